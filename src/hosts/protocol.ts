@@ -1,0 +1,19 @@
+import type { DeviceOption } from '../services/upscaler.js';
+import type { ErrorKind } from '../services/errors.js';
+
+/** Passed to the upscale host as its single argv JSON argument. */
+export interface UpscaleHostConfig {
+  readonly modelPath: string;
+  readonly device: DeviceOption;
+  readonly tileSize: number;
+  readonly overlap: number;
+  readonly scale?: number;
+  readonly width: number;
+  readonly height: number;
+}
+
+export type HostMessage =
+  | { readonly type: 'ready'; readonly scale: number; readonly provider: 'cpu' | 'cuda'; readonly fallbackReason?: string }
+  | { readonly type: 'frame'; readonly done: number }
+  | { readonly type: 'done'; readonly frames: number }
+  | { readonly type: 'error'; readonly kind: ErrorKind; readonly message: string };

@@ -1,0 +1,223 @@
+import { assign, sendParent, sendTo, setup, type ActorRefFrom, type DoneActorEvent } from 'xstate';
+import type { JobError } from '../services/errors.js';
+import type { MediaInfo } from '../services/ffmpeg/probe.js';
+import type { ResolvedModel } from '../services/models.js';
+import { stageMachine, type StageOutput, type StageProgressEvent } from './stage.js';
+import type { JobOutput, JobSpec, Progress, StageName } from './types.js';
+
+export interface ProbeResult {
+  readonly media: MediaInfo;
+  readonly model: ResolvedModel;
+}
+
+export interface UpscaleResult {
+  readonly video: string;
+  readonly frames: number;
+}
+
+export interface ProbeWork extends JobSpec {}
+export interface UpscaleWork extends JobSpec {
+  readonly jobDir: string;
+  readonly media: MediaInfo;
+  readonly model: ResolvedModel;
+}
+export interface AssembleWork extends JobSpec {
+  readonly jobDir: string;
+  readonly media: MediaInfo;
+  readonly video: string;
+}
+
+export interface JobInput extends JobSpec {
+  readonly jobDir: string;
+}
+
+interface JobContext extends JobInput {
+  readonly stage?: StageName;
+  readonly stageRef?: ActorRefFrom<typeof stageMachine>;
+  readonly progress?: Progress;
+  readonly probe?: ProbeResult;
+  readonly upscale?: UpscaleResult;
+  readonly error?: JobError;
+  readonly status?: JobOutput['status'];
+}
+
+export type JobEvent =
+  | { readonly type: 'job.cancel' }
+  | { readonly type: 'job.force' }
+  | { readonly type: 'job.pause' }
+  | { readonly type: 'job.resume' }
+  | StageProgressEvent
+  | DoneActorEvent<StageOutput>;
+
+export type JobPhaseEvent = { readonly type: 'job.phase'; readonly jobId: string; readonly phase: string; readonly stage?: StageName };
+export type JobProgressEvent = { readonly type: 'job.progress'; readonly jobId: string; readonly stage: StageName; readonly progress: Progress };
+
+function stageOutput(event: JobEvent): StageOutput | undefined {
+  return 'output' in event ? (event.output as StageOutput) : undefined;
+}
+
+/**
+ * One input → one output. Stages are spawned (not invoked) so that leaving a phase for
+ * `cancelling` does not stop them: the current stage is told to cancel and the job waits for it.
+ */
+export const jobMachine = setup({
+  types: {
+    input: {} as JobInput,
+    context: {} as JobContext,
+    events: {} as JobEvent,
+    output: {} as JobOutput,
+  },
+  actors: {
+    probe: stageMachine,
+    upscale: stageMachine,
+    assemble: stageMachine,
+    /** Owns the job's temp folder: creates it on start, removes it when the job ends, whatever the way. */
+    workdir: stageMachine,
+  },
+  guards: {
+    stageDone: ({ event }) => stageOutput(event)?.status === 'done',
+    stageCancelled: ({ event }) => stageOutput(event)?.status === 'cancelled',
+    outputCommitted: ({ event }) => {
+      const output = stageOutput(event);
+      return output?.name === 'assemble' && output.status === 'done';
+    },
+  },
+  actions: {
+    spawnProbe: assign({
+      stage: 'probe' as const,
+      progress: undefined,
+      stageRef: ({ context, spawn }) =>
+        spawn('probe', {
+          id: 'probe',
+          input: { name: 'probe', graceMs: context.options.graceMs, work: specOf(context) satisfies ProbeWork },
+        }),
+    }),
+    spawnUpscale: assign({
+      stage: 'upscale' as const,
+      progress: undefined,
+      stageRef: ({ context, spawn }) =>
+        spawn('upscale', {
+          id: 'upscale',
+          input: {
+            name: 'upscale',
+            graceMs: context.options.graceMs,
+            work: { ...specOf(context), jobDir: context.jobDir, media: context.probe!.media, model: context.probe!.model } satisfies UpscaleWork,
+          },
+        }),
+    }),
+    spawnAssemble: assign({
+      stage: 'assemble' as const,
+      progress: undefined,
+      stageRef: ({ context, spawn }) =>
+        spawn('assemble', {
+          id: 'assemble',
+          input: {
+            name: 'assemble',
+            graceMs: context.options.graceMs,
+            work: { ...specOf(context), jobDir: context.jobDir, media: context.probe!.media, video: context.upscale!.video } satisfies AssembleWork,
+          },
+        }),
+    }),
+    cancelStage: sendTo(({ context }) => context.stageRef!, { type: 'stage.cancel' }),
+    forceStage: sendTo(({ context }) => context.stageRef!, { type: 'stage.force' }),
+    pauseStage: sendTo(({ context }) => context.stageRef!, { type: 'stage.pause' }),
+    resumeStage: sendTo(({ context }) => context.stageRef!, { type: 'stage.resume' }),
+    recordProbe: assign({ probe: ({ event }) => stageOutput(event)?.result as ProbeResult }),
+    recordUpscale: assign({ upscale: ({ event }) => stageOutput(event)?.result as UpscaleResult }),
+    recordError: assign({ error: ({ event }) => stageOutput(event)?.error }),
+    recordProgress: assign({ progress: ({ event }) => (event.type === 'stage.progress' ? event.progress : undefined) }),
+    reportProgress: sendParent(({ context, event }): JobProgressEvent => ({
+      type: 'job.progress',
+      jobId: context.id,
+      stage: event.type === 'stage.progress' ? event.stage : context.stage!,
+      progress: event.type === 'stage.progress' ? event.progress : { done: 0, total: 0 },
+    })),
+    reportPhase: sendParent(({ context }, params: { phase: string }): JobPhaseEvent => ({
+      type: 'job.phase',
+      jobId: context.id,
+      phase: params.phase,
+      stage: context.stage,
+    })),
+  },
+}).createMachine({
+  id: 'job',
+  context: ({ input }) => ({ ...input }),
+  invoke: {
+    id: 'workdir',
+    src: 'workdir',
+    input: ({ context }) => ({ name: 'probe' as const, graceMs: context.options.graceMs, work: { jobDir: context.jobDir } }),
+  },
+  initial: 'probing',
+  on: {
+    'stage.progress': { actions: ['recordProgress', 'reportProgress'] },
+  },
+  states: {
+    probing: {
+      entry: ['spawnProbe', { type: 'reportPhase', params: { phase: 'probing' } }],
+      on: {
+        'job.cancel': 'cancelling',
+        'job.force': 'cancelling',
+        'xstate.done.actor.probe': [
+          { guard: 'stageDone', target: 'planning', actions: 'recordProbe' },
+          { guard: 'stageCancelled', target: 'cancelled' },
+          { target: 'failed', actions: 'recordError' },
+        ],
+      },
+    },
+    planning: {
+      entry: { type: 'reportPhase', params: { phase: 'planning' } },
+      always: 'processing',
+    },
+    processing: {
+      entry: ['spawnUpscale', { type: 'reportPhase', params: { phase: 'processing' } }],
+      on: {
+        'job.cancel': 'cancelling',
+        'job.force': 'cancelling',
+        'job.pause': { actions: 'pauseStage' },
+        'job.resume': { actions: 'resumeStage' },
+        'xstate.done.actor.upscale': [
+          { guard: 'stageDone', target: 'assembling', actions: 'recordUpscale' },
+          { guard: 'stageCancelled', target: 'cancelled' },
+          { target: 'failed', actions: 'recordError' },
+        ],
+      },
+    },
+    assembling: {
+      entry: ['spawnAssemble', { type: 'reportPhase', params: { phase: 'assembling' } }],
+      on: {
+        'job.cancel': 'cancelling',
+        'job.force': 'cancelling',
+        'xstate.done.actor.assemble': [
+          { guard: 'stageDone', target: 'done' },
+          { guard: 'stageCancelled', target: 'cancelled' },
+          { target: 'failed', actions: 'recordError' },
+        ],
+      },
+    },
+    cancelling: {
+      entry: ['cancelStage', { type: 'reportPhase', params: { phase: 'cancelling' } }],
+      on: {
+        'job.force': { actions: 'forceStage' },
+        'xstate.done.actor.*': [
+          { guard: 'outputCommitted', target: 'done' },
+          { target: 'cancelled' },
+        ],
+      },
+    },
+    done: { type: 'final', entry: assign({ status: 'done' as const }) },
+    failed: { type: 'final', entry: assign({ status: 'failed' as const }) },
+    cancelled: { type: 'final', entry: assign({ status: 'cancelled' as const }) },
+  },
+  output: ({ context }) => ({
+    id: context.id,
+    input: context.input,
+    output: context.output,
+    status: context.status ?? 'failed',
+    frames: context.upscale?.frames,
+    error: context.error,
+  }),
+});
+
+function specOf(context: JobContext): JobSpec {
+  return { id: context.id, input: context.input, output: context.output, options: context.options };
+}

@@ -1,0 +1,67 @@
+import type { JobError } from '../services/errors.js';
+
+export type StageName = 'probe' | 'upscale' | 'assemble';
+export type StageStatus = 'done' | 'cancelled' | 'failed';
+export type JobStatus = 'done' | 'failed' | 'cancelled' | 'skipped';
+export type ItemStatus = 'pending' | 'running' | JobStatus;
+
+export interface Progress {
+  readonly done: number;
+  readonly total: number;
+  readonly fps?: number;
+  readonly etaSec?: number;
+}
+
+export interface JobOptions {
+  readonly model?: string;
+  readonly scale: 2 | 4;
+  readonly device: 'auto' | 'cpu' | 'cuda';
+  readonly tile?: number;
+  readonly crf?: number;
+  readonly overwrite: boolean;
+  readonly tempRoot: string;
+  readonly graceMs: number;
+}
+
+export interface JobSpec {
+  readonly id: string;
+  readonly input: string;
+  readonly output: string;
+  readonly options: JobOptions;
+}
+
+export interface StartRequest {
+  readonly items: readonly { readonly input: string; readonly output: string }[];
+  readonly options: JobOptions;
+}
+
+export interface JobOutput {
+  readonly id: string;
+  readonly input: string;
+  readonly output: string;
+  readonly status: JobStatus;
+  readonly frames?: number;
+  readonly error?: JobError;
+}
+
+export interface BatchOutput {
+  readonly items: readonly JobOutput[];
+  readonly cancelled: boolean;
+}
+
+/** Commands a stage sends to the actor that does its work. */
+export type WorkCommand =
+  /** Cancel: SIGKILL what a cancel throws away, SIGTERM what must finish something worth keeping. */
+  | { readonly type: 'work.stop' }
+  /** Grace over, or a second cancel: SIGKILL everything still owned. */
+  | { readonly type: 'work.kill' }
+  | { readonly type: 'work.pause' }
+  | { readonly type: 'work.resume' };
+
+/** Reports from the work actor. `done`, `failed` and `stopped` come only once nothing it owns is live. */
+export type WorkEvent =
+  | { readonly type: 'work.started' }
+  | { readonly type: 'work.progress'; readonly progress: Progress }
+  | { readonly type: 'work.done'; readonly result: unknown }
+  | { readonly type: 'work.failed'; readonly error: JobError }
+  | { readonly type: 'work.stopped' };

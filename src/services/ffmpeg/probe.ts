@@ -1,0 +1,102 @@
+import { UserError } from '../errors.js';
+
+export interface Rational {
+  readonly num: number;
+  readonly den: number;
+}
+
+export interface MediaInfo {
+  /** Display size: ffmpeg's decoder applies the rotation, so frames arrive in this size. */
+  readonly width: number;
+  readonly height: number;
+  readonly rotation: number;
+  readonly frameRate: Rational;
+  readonly frameCount: number;
+  readonly durationSec: number;
+  readonly pixFmt: string;
+  readonly audioCodecs: readonly string[];
+  readonly subtitleCodecs: readonly string[];
+  readonly formatName: string;
+}
+
+interface ProbeStream {
+  codec_type?: string;
+  codec_name?: string;
+  width?: number;
+  height?: number;
+  pix_fmt?: string;
+  r_frame_rate?: string;
+  avg_frame_rate?: string;
+  nb_frames?: string;
+  nb_read_packets?: string;
+  duration?: string;
+  tags?: Record<string, string>;
+  side_data_list?: { rotation?: number }[];
+  disposition?: { attached_pic?: number };
+}
+
+interface ProbeJson {
+  streams?: ProbeStream[];
+  format?: { format_name?: string; duration?: string };
+}
+
+export function probeArgs(absoluteInput: string): string[] {
+  return [
+    '-v', 'error', '-hide_banner',
+    '-protocol_whitelist', 'file,pipe',
+    '-print_format', 'json', '-show_streams', '-show_format', '-count_packets',
+    '-i', `file:${absoluteInput}`,
+  ];
+}
+
+export function parseRational(text: string | undefined): Rational | undefined {
+  if (!text) return undefined;
+  const [num, den = '1'] = text.split('/');
+  const n = Number(num);
+  const d = Number(den);
+  if (!Number.isFinite(n) || !Number.isFinite(d) || n <= 0 || d <= 0) return undefined;
+  return { num: n, den: d };
+}
+
+function rotationOf(stream: ProbeStream): number {
+  const fromSideData = stream.side_data_list?.find((s) => typeof s.rotation === 'number')?.rotation;
+  const raw = fromSideData ?? Number(stream.tags?.rotate ?? 0);
+  return ((Math.round(raw) % 360) + 360) % 360;
+}
+
+export function parseProbe(json: string, file: string): MediaInfo {
+  let parsed: ProbeJson;
+  try {
+    parsed = JSON.parse(json) as ProbeJson;
+  } catch (cause) {
+    throw new UserError('ffprobe returned unreadable output for', { file, cause });
+  }
+  const streams = parsed.streams ?? [];
+  const video = streams.find((s) => s.codec_type === 'video' && !s.disposition?.attached_pic);
+  if (!video || !video.width || !video.height) {
+    throw new UserError('no video stream in', { file, tryMessage: 'give a video file' });
+  }
+  const frameRate = parseRational(video.r_frame_rate) ?? parseRational(video.avg_frame_rate);
+  if (!frameRate) throw new UserError('the video stream has no frame rate in', { file });
+  const frameCount = Number(video.nb_read_packets ?? video.nb_frames ?? 0);
+  if (!(frameCount > 0)) {
+    throw new UserError('the video stream has no frames (empty or truncated file)', {
+      file,
+      tryMessage: 'check that the file plays',
+    });
+  }
+  const rotation = rotationOf(video);
+  const swap = rotation === 90 || rotation === 270;
+  return {
+    width: swap ? video.height : video.width,
+    height: swap ? video.width : video.height,
+    rotation,
+    frameRate,
+    frameCount,
+    durationSec: Number(video.duration ?? parsed.format?.duration ?? 0),
+    pixFmt: video.pix_fmt ?? 'unknown',
+    audioCodecs: streams.filter((s) => s.codec_type === 'audio').map((s) => s.codec_name ?? 'unknown'),
+    subtitleCodecs: streams.filter((s) => s.codec_type === 'subtitle').map((s) => s.codec_name ?? 'unknown'),
+    formatName: parsed.format?.format_name ?? 'unknown',
+  };
+}

@@ -1,0 +1,133 @@
+import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
+import { existsSync } from 'node:fs';
+
+export type ProcessRole = 'ffprobe' | 'decode' | 'upscale-host' | 'encode' | 'mux' | 'model-check' | 'fixture';
+
+export interface ExitInfo {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+}
+
+export interface OwnedProcess {
+  readonly pid: number;
+  readonly role: ProcessRole;
+  readonly owner: string;
+  readonly startedAt: number;
+  readonly child: ChildProcess;
+  readonly exited: Promise<ExitInfo>;
+  isAlive(): boolean;
+  /** Signals the whole process group: the child is its group's leader. */
+  kill(signal: NodeJS.Signals): void;
+}
+
+export interface SpawnRequest {
+  readonly command: string;
+  readonly args: readonly string[];
+  readonly role: ProcessRole;
+  readonly owner: string;
+  readonly stdio?: StdioOptions;
+  readonly env?: NodeJS.ProcessEnv;
+  readonly cwd?: string;
+}
+
+/** Every child carries this variable, so a leak check can find orphans even after reparenting. */
+export const RUN_MARKER_ENV = 'UPFRAME_RUN_MARKER';
+
+const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((path) => existsSync(path));
+const registry = new Map<number, OwnedProcess>();
+let exitHookInstalled = false;
+
+export function runMarker(): string {
+  return process.env[RUN_MARKER_ENV] ?? `upframe-${process.pid}`;
+}
+
+/**
+ * Spawns a child in its own process group, recorded under its owner actor. On Linux the child is
+ * wrapped with `setpriv --pdeathsig KILL` so it dies with the orchestrator even on SIGKILL.
+ */
+export function spawnOwned(request: SpawnRequest): OwnedProcess {
+  installExitHook();
+  const [command, args] = SETPRIV
+    ? [SETPRIV, ['--pdeathsig', 'KILL', '--', request.command, ...request.args]]
+    : [request.command, [...request.args]];
+  const child = spawn(command, args, {
+    stdio: request.stdio ?? ['ignore', 'pipe', 'pipe'],
+    env: { ...(request.env ?? process.env), [RUN_MARKER_ENV]: runMarker() },
+    cwd: request.cwd,
+    detached: true,
+  });
+  if (child.pid === undefined) {
+    // spawn failed synchronously (ENOENT reported on 'error'); keep the same shape for callers.
+    const failed = new Promise<ExitInfo>((resolve) => {
+      child.once('error', () => resolve({ code: 127, signal: null }));
+    });
+    return deadProcess(request, child, failed);
+  }
+  const pid = child.pid;
+  let alive = true;
+  const exited = new Promise<ExitInfo>((resolve) => {
+    child.once('exit', (code, signal) => {
+      alive = false;
+      registry.delete(pid);
+      resolve({ code, signal });
+    });
+    child.once('error', () => {
+      if (!alive) return;
+      alive = false;
+      registry.delete(pid);
+      resolve({ code: 127, signal: null });
+    });
+  });
+  const owned: OwnedProcess = {
+    pid,
+    role: request.role,
+    owner: request.owner,
+    startedAt: Date.now(),
+    child,
+    exited,
+    isAlive: () => alive,
+    kill: (signal) => killGroup(pid, signal),
+  };
+  registry.set(pid, owned);
+  return owned;
+}
+
+function deadProcess(request: SpawnRequest, child: ChildProcess, exited: Promise<ExitInfo>): OwnedProcess {
+  return {
+    pid: -1,
+    role: request.role,
+    owner: request.owner,
+    startedAt: Date.now(),
+    child,
+    exited,
+    isAlive: () => false,
+    kill: () => undefined,
+  };
+}
+
+export function killGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // already gone: ESRCH is the expected outcome of a race with exit
+    }
+  }
+}
+
+export function liveProcesses(owner?: string): OwnedProcess[] {
+  return [...registry.values()].filter((p) => p.isAlive() && (owner === undefined || p.owner === owner));
+}
+
+/** Synchronous last resort: whatever way the orchestrator exits, its children go with it. */
+export function killAllSync(): void {
+  for (const owned of registry.values()) owned.kill('SIGKILL');
+}
+
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', killAllSync);
+}

@@ -1,0 +1,79 @@
+/** A tile: the core region it owns in the input frame, and the padded region fed to the model. */
+export interface Tile {
+  readonly x: number;
+  readonly y: number;
+  readonly width: number;
+  readonly height: number;
+  readonly padX: number;
+  readonly padY: number;
+  readonly padWidth: number;
+  readonly padHeight: number;
+}
+
+function spans(length: number, size: number): [number, number][] {
+  const result: [number, number][] = [];
+  for (let start = 0; start < length; start += size) result.push([start, Math.min(size, length - start)]);
+  return result;
+}
+
+/** Splits a frame into tiles of at most `size` pixels a side (0 = whole frame), each padded by `overlap`. */
+export function planTiles(width: number, height: number, size: number, overlap: number): Tile[] {
+  const side = size > 0 ? size : Math.max(width, height);
+  const tiles: Tile[] = [];
+  for (const [y, h] of spans(height, side)) {
+    for (const [x, w] of spans(width, side)) {
+      const padX = Math.max(0, x - overlap);
+      const padY = Math.max(0, y - overlap);
+      const padRight = Math.min(width, x + w + overlap);
+      const padBottom = Math.min(height, y + h + overlap);
+      tiles.push({ x, y, width: w, height: h, padX, padY, padWidth: padRight - padX, padHeight: padBottom - padY });
+    }
+  }
+  return tiles;
+}
+
+/** Interleaved rgb24 → planar float32 NCHW in 0..1 for the tile's padded region. */
+export function extractTile(rgb: Uint8Array, frameWidth: number, tile: Tile): Float32Array {
+  const plane = tile.padWidth * tile.padHeight;
+  const out = new Float32Array(3 * plane);
+  for (let row = 0; row < tile.padHeight; row++) {
+    let src = ((tile.padY + row) * frameWidth + tile.padX) * 3;
+    let dst = row * tile.padWidth;
+    for (let col = 0; col < tile.padWidth; col++, src += 3, dst++) {
+      out[dst] = rgb[src] / 255;
+      out[plane + dst] = rgb[src + 1] / 255;
+      out[2 * plane + dst] = rgb[src + 2] / 255;
+    }
+  }
+  return out;
+}
+
+/** Writes the model output's core region (padding cropped) into the interleaved rgb24 output frame. */
+export function pasteTile(
+  output: Uint8Array,
+  outputWidth: number,
+  result: Float32Array,
+  tile: Tile,
+  scale: number,
+): void {
+  const resultWidth = tile.padWidth * scale;
+  const plane = resultWidth * tile.padHeight * scale;
+  const offsetX = (tile.x - tile.padX) * scale;
+  const offsetY = (tile.y - tile.padY) * scale;
+  const width = tile.width * scale;
+  const height = tile.height * scale;
+  for (let row = 0; row < height; row++) {
+    let src = (offsetY + row) * resultWidth + offsetX;
+    let dst = ((tile.y * scale + row) * outputWidth + tile.x * scale) * 3;
+    for (let col = 0; col < width; col++, src++, dst += 3) {
+      output[dst] = toByte(result[src]);
+      output[dst + 1] = toByte(result[plane + src]);
+      output[dst + 2] = toByte(result[2 * plane + src]);
+    }
+  }
+}
+
+function toByte(value: number): number {
+  const v = Math.round(value * 255);
+  return v < 0 ? 0 : v > 255 ? 255 : v;
+}

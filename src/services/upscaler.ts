@@ -1,0 +1,97 @@
+import * as ort from 'onnxruntime-node';
+import { UserError } from './errors.js';
+import { extractTile, pasteTile, planTiles, type Tile } from './tiles.js';
+
+export type DeviceOption = 'auto' | 'cpu' | 'cuda';
+
+export interface UpscalerOptions {
+  readonly modelPath: string;
+  readonly device: DeviceOption;
+  readonly tileSize: number;
+  readonly overlap: number;
+  /** Known for manifest models; measured with a small probe run otherwise. */
+  readonly scale?: number;
+}
+
+export interface Upscaler {
+  readonly scale: number;
+  readonly provider: 'cpu' | 'cuda';
+  /** Set when `auto` wanted CUDA and fell back to the CPU. */
+  readonly fallbackReason?: string;
+  upscale(rgb: Uint8Array, width: number, height: number): Promise<Uint8Array>;
+  release(): Promise<void>;
+}
+
+async function createSession(modelPath: string, provider: 'cpu' | 'cuda'): Promise<ort.InferenceSession> {
+  return ort.InferenceSession.create(modelPath, { executionProviders: [provider], graphOptimizationLevel: 'all' });
+}
+
+async function openSession(
+  options: UpscalerOptions,
+): Promise<{ session: ort.InferenceSession; provider: 'cpu' | 'cuda'; fallbackReason?: string }> {
+  if (options.device !== 'cpu') {
+    try {
+      return { session: await createSession(options.modelPath, 'cuda'), provider: 'cuda' };
+    } catch (error) {
+      const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
+      if (options.device === 'cuda') {
+        throw new UserError('CUDA is not available to onnxruntime', {
+          kind: 'usage',
+          tryMessage: `use --device cpu or auto, or reinstall with ONNXRUNTIME_NODE_INSTALL=cuda12 (${reason})`,
+        });
+      }
+      return { session: await loadOnCpu(options.modelPath), provider: 'cpu', fallbackReason: reason };
+    }
+  }
+  return { session: await loadOnCpu(options.modelPath), provider: 'cpu' };
+}
+
+async function loadOnCpu(modelPath: string): Promise<ort.InferenceSession> {
+  try {
+    return await createSession(modelPath, 'cpu');
+  } catch (cause) {
+    throw new UserError('not a valid ONNX model', { kind: 'input', file: modelPath, tryMessage: 'pass a .onnx file exported for inference', cause });
+  }
+}
+
+export async function createUpscaler(options: UpscalerOptions): Promise<Upscaler> {
+  const { session, provider, fallbackReason } = await openSession(options);
+  const inputName = session.inputNames[0];
+  const outputName = session.outputNames[0];
+
+  async function runTile(data: Float32Array, width: number, height: number): Promise<ort.Tensor> {
+    const feeds = { [inputName]: new ort.Tensor('float32', data, [1, 3, height, width]) };
+    const results = await session.run(feeds);
+    return results[outputName];
+  }
+
+  let scale = options.scale;
+  if (scale === undefined) {
+    const probe = await runTile(new Float32Array(3 * 16 * 16), 16, 16);
+    const dims = probe.dims;
+    scale = dims[3] / 16;
+    if (dims.length !== 4 || dims[1] !== 3 || !Number.isInteger(scale) || scale < 1 || dims[2] / 16 !== scale) {
+      throw new UserError(`the model's output shape [${dims.join(',')}] is not an RGB upscale of its input`, {
+        file: options.modelPath,
+        tryMessage: 'an upscale model maps [1,3,H,W] to [1,3,sH,sW]',
+      });
+    }
+  }
+  const factor = scale;
+
+  return {
+    scale: factor,
+    provider,
+    fallbackReason,
+    async upscale(rgb, width, height) {
+      const output = new Uint8Array(width * factor * height * factor * 3);
+      const tiles: Tile[] = planTiles(width, height, options.tileSize, options.overlap);
+      for (const tile of tiles) {
+        const result = await runTile(extractTile(rgb, width, tile), tile.padWidth, tile.padHeight);
+        pasteTile(output, width * factor, result.data as Float32Array, tile, factor);
+      }
+      return output;
+    },
+    release: () => session.release(),
+  };
+}

@@ -1,0 +1,56 @@
+import { existsSync, linkSync, mkdirSync, readdirSync, renameSync, rmSync, unlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
+import { UserError } from './errors.js';
+
+export function resolveTempRoot(option?: string, env: NodeJS.ProcessEnv = process.env): string {
+  return resolve(option ?? env.UPFRAME_TMPDIR ?? join(tmpdir(), 'upframe'));
+}
+
+export function jobDirPath(tempRoot: string, jobId: string): string {
+  return join(tempRoot, `job-${jobId}`);
+}
+
+export function createJobDir(tempRoot: string, jobId: string): string {
+  mkdirSync(tempRoot, { recursive: true });
+  const dir = jobDirPath(tempRoot, jobId);
+  mkdirSync(dir, { mode: 0o700 });
+  return dir;
+}
+
+/** Synchronous on purpose: it runs inside actor cleanup, which XState does not await. */
+export function removeJobDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+export function partialPath(destination: string, jobId: string): string {
+  return join(dirname(destination), `${basename(destination)}.upframe-partial-${jobId}`);
+}
+
+export function removeIfExists(path: string): void {
+  rmSync(path, { force: true });
+}
+
+/**
+ * Moves the finished partial file onto its destination in one step. Without `overwrite`, a hard
+ * link refuses an existing destination atomically, so a file that appeared meanwhile is never replaced.
+ */
+export function commitOutput(partial: string, destination: string, overwrite: boolean): void {
+  if (overwrite) {
+    renameSync(partial, destination);
+    return;
+  }
+  try {
+    linkSync(partial, destination);
+  } catch (cause) {
+    if ((cause as NodeJS.ErrnoException).code === 'EEXIST') {
+      throw new UserError('the output already exists', { file: destination, tryMessage: 'pass --overwrite to replace it', cause });
+    }
+    throw cause;
+  }
+  unlinkSync(partial);
+}
+
+export function listTempRoot(tempRoot: string): string[] {
+  return existsSync(tempRoot) ? readdirSync(tempRoot) : [];
+}
