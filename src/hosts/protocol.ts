@@ -10,6 +10,8 @@ export interface UpscaleHostConfig {
   readonly scale?: number;
   readonly width: number;
   readonly height: number;
+  /** For progress only: the host counts what it really receives. */
+  readonly frameCount: number;
 }
 
 export type HostMessage =

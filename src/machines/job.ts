@@ -1,4 +1,4 @@
-import { assign, sendParent, sendTo, setup, type ActorRefFrom, type DoneActorEvent } from 'xstate';
+import { assign, fromCallback, sendParent, sendTo, setup, type ActorRefFrom, type DoneActorEvent } from 'xstate';
 import type { JobError } from '../services/errors.js';
 import type { MediaInfo } from '../services/ffmpeg/probe.js';
 import type { ResolvedModel } from '../services/models.js';
@@ -72,7 +72,7 @@ export const jobMachine = setup({
     upscale: stageMachine,
     assemble: stageMachine,
     /** Owns the job's temp folder: creates it on start, removes it when the job ends, whatever the way. */
-    workdir: stageMachine,
+    workdir: fromCallback<{ type: 'never' }, { jobDir: string }>(() => undefined),
   },
   guards: {
     stageDone: ({ event }) => stageOutput(event)?.status === 'done',
@@ -145,7 +145,7 @@ export const jobMachine = setup({
   invoke: {
     id: 'workdir',
     src: 'workdir',
-    input: ({ context }) => ({ name: 'probe' as const, graceMs: context.options.graceMs, work: { jobDir: context.jobDir } }),
+    input: ({ context }) => ({ jobDir: context.jobDir }),
   },
   initial: 'probing',
   on: {

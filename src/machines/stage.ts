@@ -60,7 +60,7 @@ export const stageMachine = setup({
     recordProgress: assign({
       progress: ({ event }) => (event.type === 'work.progress' ? event.progress : undefined),
     }),
-    reportProgress: sendParent(({ context, event }): StageProgressEvent => ({
+    reportProgress: sendParent(({ context, event }: { context: StageContext; event: StageEvent }): StageProgressEvent => ({
       type: 'stage.progress',
       stage: context.name,
       progress: event.type === 'work.progress' ? event.progress : (context.progress ?? { done: 0, total: 0 }),
@@ -72,7 +72,7 @@ export const stageMachine = setup({
 }).createMachine({
   id: 'stage',
   context: ({ input }) => ({ name: input.name, graceMs: input.graceMs, work: input.work }),
-  invoke: { id: 'work', src: 'work', input: ({ context }) => context.work },
+  invoke: { id: 'work', src: 'work', input: ({ context }: { context: StageContext }) => context.work },
   initial: 'active',
   on: {
     'work.progress': { actions: ['recordProgress', 'reportProgress'] },

@@ -14,7 +14,8 @@ export interface Progress {
 
 export interface JobOptions {
   readonly model?: string;
-  readonly scale: 2 | 4;
+  /** Undefined: the model's own scale. */
+  readonly scale?: 2 | 4;
   readonly device: 'auto' | 'cpu' | 'cuda';
   readonly tile?: number;
   readonly crf?: number;

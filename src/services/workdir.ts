@@ -11,11 +11,9 @@ export function jobDirPath(tempRoot: string, jobId: string): string {
   return join(tempRoot, `job-${jobId}`);
 }
 
-export function createJobDir(tempRoot: string, jobId: string): string {
-  mkdirSync(tempRoot, { recursive: true });
-  const dir = jobDirPath(tempRoot, jobId);
+export function createJobDir(dir: string): void {
+  mkdirSync(dirname(dir), { recursive: true });
   mkdirSync(dir, { mode: 0o700 });
-  return dir;
 }
 
 /** Synchronous on purpose: it runs inside actor cleanup, which XState does not await. */

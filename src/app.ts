@@ -1,0 +1,22 @@
+import { assembleWork } from './actors/assemble.js';
+import { probeWork } from './actors/probe.js';
+import { upscaleWork } from './actors/upscale.js';
+import { workdirActor } from './actors/workdir.js';
+import { appMachine } from './machines/app.js';
+import { batchMachine } from './machines/batch.js';
+import { jobMachine } from './machines/job.js';
+import { stageMachine } from './machines/stage.js';
+
+/** The composition root: the pure machines given the real stage actors. */
+export const liveJobMachine = jobMachine.provide({
+  actors: {
+    probe: stageMachine.provide({ actors: { work: probeWork } }),
+    upscale: stageMachine.provide({ actors: { work: upscaleWork } }),
+    assemble: stageMachine.provide({ actors: { work: assembleWork } }),
+    workdir: workdirActor,
+  },
+});
+
+export const liveAppMachine = appMachine.provide({
+  actors: { batch: batchMachine.provide({ actors: { job: liveJobMachine } }) },
+});

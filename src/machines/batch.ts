@@ -1,0 +1,140 @@
+import { assign, sendParent, sendTo, setup, type ActorRefFrom, type DoneActorEvent } from 'xstate';
+import { jobMachine, type JobPhaseEvent, type JobProgressEvent } from './job.js';
+import type { BatchOutput, ItemStatus, JobOptions, JobOutput, Progress, StageName } from './types.js';
+import type { JobError } from '../services/errors.js';
+import { jobDirPath } from '../services/workdir.js';
+
+export interface BatchItem {
+  readonly id: string;
+  readonly input: string;
+  readonly output: string;
+  readonly status: ItemStatus;
+  readonly phase?: string;
+  readonly stage?: StageName;
+  readonly progress?: Progress;
+  readonly frames?: number;
+  readonly error?: JobError;
+}
+
+export interface BatchInput {
+  readonly runId: string;
+  readonly items: readonly { readonly input: string; readonly output: string }[];
+  readonly options: JobOptions;
+}
+
+interface BatchContext extends BatchInput {
+  readonly entries: readonly BatchItem[];
+  readonly index: number;
+  readonly cancelRequested: boolean;
+  readonly jobRef?: ActorRefFrom<typeof jobMachine>;
+}
+
+export type BatchEvent =
+  | { readonly type: 'batch.cancel' }
+  | { readonly type: 'batch.force' }
+  | { readonly type: 'batch.skip' }
+  | { readonly type: 'batch.pause' }
+  | { readonly type: 'batch.resume' }
+  | JobProgressEvent
+  | JobPhaseEvent
+  | DoneActorEvent<JobOutput>;
+
+export type BatchUpdateEvent = { readonly type: 'batch.update'; readonly items: readonly BatchItem[] };
+
+function patchItem(entries: readonly BatchItem[], id: string, patch: Partial<BatchItem>): BatchItem[] {
+  return entries.map((item) => (item.id === id ? { ...item, ...patch } : item));
+}
+
+/** Every run is a batch of 1..N items, run one after another. */
+export const batchMachine = setup({
+  types: {
+    input: {} as BatchInput,
+    context: {} as BatchContext,
+    events: {} as BatchEvent,
+    output: {} as BatchOutput,
+  },
+  actors: { job: jobMachine },
+  guards: {
+    hasNext: ({ context }) => !context.cancelRequested && context.index < context.entries.length,
+  },
+  actions: {
+    startJob: assign(({ context, spawn }) => {
+      const item = context.entries[context.index];
+      const jobRef = spawn('job', {
+        id: `job-${item.id}`,
+        input: { id: item.id, input: item.input, output: item.output, options: context.options, jobDir: jobDirPath(context.options.tempRoot, item.id) },
+      });
+      return { jobRef, entries: patchItem(context.entries, item.id, { status: 'running' }) };
+    }),
+    finishJob: assign(({ context, event }) => {
+      const output = (event as DoneActorEvent<JobOutput>).output;
+      return {
+        index: context.index + 1,
+        jobRef: undefined,
+        entries: patchItem(context.entries, output.id, { status: output.status, frames: output.frames, error: output.error }),
+      };
+    }),
+    requestCancel: assign({ cancelRequested: true }),
+    skipRemaining: assign({
+      entries: ({ context }) => context.entries.map((item) => (item.status === 'pending' ? { ...item, status: 'skipped' as const } : item)),
+    }),
+    cancelJob: sendTo(({ context }) => context.jobRef!, { type: 'job.cancel' }),
+    forceJob: sendTo(({ context }) => context.jobRef!, { type: 'job.force' }),
+    pauseJob: sendTo(({ context }) => context.jobRef!, { type: 'job.pause' }),
+    resumeJob: sendTo(({ context }) => context.jobRef!, { type: 'job.resume' }),
+    recordPhase: assign({
+      entries: ({ context, event }) => {
+        const e = event as JobPhaseEvent;
+        return patchItem(context.entries, e.jobId, { phase: e.phase, stage: e.stage });
+      },
+    }),
+    recordProgress: assign({
+      entries: ({ context, event }) => {
+        const e = event as JobProgressEvent;
+        return patchItem(context.entries, e.jobId, { stage: e.stage, progress: e.progress });
+      },
+    }),
+    reportItems: sendParent(({ context }): BatchUpdateEvent => ({ type: 'batch.update', items: context.entries })),
+  },
+}).createMachine({
+  id: 'batch',
+  context: ({ input }) => ({
+    ...input,
+    entries: input.items.map((item, n) => ({ id: `${input.runId}-${n + 1}`, input: item.input, output: item.output, status: 'pending' as const })),
+    index: 0,
+    cancelRequested: false,
+  }),
+  initial: 'next',
+  on: {
+    'job.phase': { actions: ['recordPhase', 'reportItems'] },
+    'job.progress': { actions: ['recordProgress', 'reportItems'] },
+  },
+  states: {
+    next: {
+      always: [{ guard: 'hasNext', target: 'running' }, { target: 'finished' }],
+    },
+    running: {
+      entry: ['startJob', 'reportItems'],
+      on: {
+        'batch.cancel': { actions: ['requestCancel', 'skipRemaining', 'cancelJob', 'reportItems'] },
+        'batch.force': { actions: 'forceJob' },
+        'batch.skip': { actions: 'cancelJob' },
+        'batch.pause': { actions: 'pauseJob' },
+        'batch.resume': { actions: 'resumeJob' },
+        'xstate.done.actor.*': { target: 'next', actions: ['finishJob', 'reportItems'] },
+      },
+    },
+    finished: { type: 'final' },
+  },
+  output: ({ context }) => ({
+    cancelled: context.cancelRequested,
+    items: context.entries.map((item) => ({
+      id: item.id,
+      input: item.input,
+      output: item.output,
+      status: item.status === 'pending' || item.status === 'running' ? 'skipped' : item.status,
+      frames: item.frames,
+      error: item.error,
+    })),
+  }),
+});

@@ -1,0 +1,62 @@
+/** What the idle form holds: text as typed, turned into a StartRequest by the caller's `makeRequest`. */
+export interface FormValues {
+  readonly input: string;
+  readonly output: string;
+  readonly scale: '2' | '4';
+  readonly model: string;
+  readonly device: 'auto' | 'cpu' | 'cuda';
+}
+
+export type FieldName = keyof FormValues;
+
+export interface FieldSpec {
+  readonly name: FieldName;
+  readonly label: string;
+  /** Choice fields cycle with ←/→; the others are edited as text. */
+  readonly choices?: readonly string[];
+}
+
+export const FIELDS: readonly FieldSpec[] = [
+  { name: 'input', label: 'Input' },
+  { name: 'output', label: 'Output' },
+  { name: 'scale', label: 'Scale', choices: ['2', '4'] },
+  { name: 'model', label: 'Model' },
+  { name: 'device', label: 'Device', choices: ['auto', 'cpu', 'cuda'] },
+];
+
+export function fieldAt(index: number): FieldSpec {
+  return FIELDS[((index % FIELDS.length) + FIELDS.length) % FIELDS.length];
+}
+
+/** Focus moves round the fields: +1 next, -1 previous. */
+export function moveFocus(index: number, step: 1 | -1): number {
+  return (index + step + FIELDS.length) % FIELDS.length;
+}
+
+/** Typed text goes to a text field; on a choice field a typed first letter selects. */
+export function typeInto(form: FormValues, index: number, text: string): FormValues {
+  const field = fieldAt(index);
+  if (field.choices) {
+    // A first letter picks the choice that starts with it (again: the next one that does).
+    const matches = field.choices.filter((choice) => choice.startsWith(text.slice(-1)));
+    if (matches.length === 0) return form;
+    const next = matches[(matches.indexOf(form[field.name]) + 1) % matches.length];
+    return { ...form, [field.name]: next } as FormValues;
+  }
+  return { ...form, [field.name]: form[field.name] + text };
+}
+
+export function deleteBack(form: FormValues, index: number): FormValues {
+  const field = fieldAt(index);
+  if (field.choices) return form;
+  return { ...form, [field.name]: form[field.name].slice(0, -1) };
+}
+
+/** ←/→ on a choice field; no change on a text field. */
+export function cycleChoice(form: FormValues, index: number, step: 1 | -1): FormValues {
+  const field = fieldAt(index);
+  if (!field.choices) return form;
+  const at = field.choices.indexOf(form[field.name]);
+  const next = field.choices[(at + step + field.choices.length) % field.choices.length];
+  return { ...form, [field.name]: next } as FormValues;
+}
