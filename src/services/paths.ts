@@ -1,8 +1,13 @@
-import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 export const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const MODELS_DIR = join(PACKAGE_ROOT, 'models');
+
+const require = createRequire(import.meta.url);
+// An absolute URL: `--import tsx` alone would resolve from the user's working directory.
+const TSX_LOADER = pathToFileURL(require.resolve('tsx')).href;
 
 export function hostEntry(name: 'upscale'): string {
   return join(PACKAGE_ROOT, 'src', 'hosts', `${name}.ts`);
@@ -10,5 +15,5 @@ export function hostEntry(name: 'upscale'): string {
 
 /** Node arguments that run a TypeScript entry point of this package. */
 export function tsNodeArgs(entry: string): string[] {
-  return ['--import', 'tsx', entry];
+  return ['--import', TSX_LOADER, entry];
 }

@@ -1,0 +1,94 @@
+import { Command, CommanderError, Option } from 'commander';
+import { UserError, exitCodeFor, formatUserError } from './services/errors.js';
+import { doctorCommand } from './cli/doctor.js';
+import { inspectCommand } from './cli/inspect.js';
+import { modelsImport, modelsList, modelsVerify } from './cli/models.js';
+import { jobOptions, startRequest, type RunFlags } from './cli/options.js';
+import { pickFrontEnd, runCommand, runHeadless } from './cli/run.js';
+import { makeDemoClip } from './services/demo.js';
+
+function addRunOptions(command: Command): Command {
+  return command
+    .option('-o, --output <path>', 'output file, or folder (ending in /) for several inputs')
+    .option('--model <name|file.onnx>', 'bundled model name or an ONNX file', undefined)
+    .addOption(new Option('--scale <n>', 'output scale').choices(['2', '4']))
+    .addOption(new Option('--device <device>', 'execution provider').choices(['auto', 'cpu', 'cuda']).default('auto'))
+    .option('--tile <n>', 'tile size in input pixels (0 = whole frame)')
+    .option('--crf <n>', 'encoder quality (lower is better)')
+    .option('--overwrite', 'replace an existing output')
+    .option('--temp-dir <dir>', 'work directory root (default $UPFRAME_TMPDIR or <tmp>/upframe)')
+    .option('--grace <ms>', 'grace before SIGKILL for processes that finish something on cancel', '500')
+    .option('--json', 'NDJSON events on stdout')
+    .option('--trace <file.jsonl>', 'write every state transition as JSON lines');
+}
+
+async function tuiCommand(inputs: string[], flags: RunFlags & { start?: boolean }): Promise<number> {
+  const { runTui } = await import('./tui/run-tui.js');
+  const request = inputs.length > 0 && flags.output ? startRequest(inputs, flags) : undefined;
+  return runTui({ request, options: jobOptions(flags), trace: flags.trace, start: flags.start ?? false, exitOnIdle: false, form: { input: inputs[0], output: flags.output } });
+}
+
+async function demoCommand(flags: { json?: boolean }): Promise<number> {
+  process.stderr.write('making a 3 s sample clip with ffmpeg…\n');
+  const clip = await makeDemoClip();
+  const request = startRequest([clip.input], { output: clip.output, overwrite: true });
+  const front = pickFrontEnd(flags);
+  const code =
+    front === 'tui'
+      ? await (await import('./tui/run-tui.js')).runTui({ request, start: true, exitOnIdle: false })
+      : await runHeadless(request, front);
+  if (code === 0) process.stderr.write(`output: ${clip.output}\n`);
+  return code;
+}
+
+function program(setExit: (code: number) => void): Command {
+  const root = new Command('upframe')
+    .description('terminal video enhancer: ONNX upscaling with instant, leak-free cancel')
+    .showHelpAfterError(false)
+    .exitOverride()
+    .configureOutput({ outputError: () => undefined });
+  const run = (p: Promise<number> | number): Promise<void> => Promise.resolve(p).then(setExit);
+
+  addRunOptions(root.command('tui', { isDefault: true }).description('interactive TUI (idle form; run, cancel, run again)').argument('[inputs...]'))
+    .option('--start', 'start at once with the inputs given')
+    .action((inputs: string[], flags) => run(tuiCommand(inputs, flags)));
+  addRunOptions(root.command('run').description('one-shot: TUI in a terminal, plain lines when piped').argument('<inputs...>'))
+    .action((inputs: string[], flags: RunFlags) => run(runCommand(inputs, flags)));
+  root.command('demo').description('make a sample clip and upscale it with the bundled model').option('--json').action((flags) => run(demoCommand(flags)));
+  root
+    .command('inspect')
+    .description('print the statecharts without running anything')
+    .addOption(new Option('--format <format>', 'output format').choices(['mermaid', 'scxml', 'json']).default('mermaid'))
+    .option('--machine <name>', 'only this machine: app, batch, job or stage')
+    .action((flags) => run(inspectCommand(flags)));
+  const models = root.command('models').description('bundled models');
+  models.command('list').action(() => run(modelsList()));
+  models.command('verify').action(() => run(modelsVerify()));
+  models.command('import').argument('<file>').option('--kind <kind>').action(() => run(modelsImport()));
+  root.command('doctor').description('ffmpeg, onnxruntime providers, GPU, models, temp dir').option('--json').action((flags) => run(doctorCommand(flags)));
+  return root;
+}
+
+function report(error: unknown): number {
+  if (error instanceof CommanderError) {
+    if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return 0;
+    process.stderr.write(`upframe: ${error.message.replace(/^error: /, '')} (see upframe --help)\n`);
+    return 2;
+  }
+  if (error instanceof UserError) {
+    process.stderr.write(`upframe: ${formatUserError(error)}\n`);
+    return exitCodeFor(error.kind);
+  }
+  process.stderr.write(`upframe: ${error instanceof Error ? error.message : String(error)}\n`);
+  if (process.env.UPFRAME_DEBUG && error instanceof Error) process.stderr.write(`${error.stack}\n`);
+  return 1;
+}
+
+let exitCode = 0;
+try {
+  await program((code) => (exitCode = code)).parseAsync(process.argv);
+} catch (error) {
+  exitCode = report(error);
+}
+// Pipes and files are written synchronously on Linux, so nothing printed is lost by exiting here.
+process.exit(exitCode);

@@ -1,0 +1,95 @@
+import type { Actor } from 'xstate';
+import type { appMachine } from '../machines/app.js';
+import type { BatchItem } from '../machines/batch.js';
+import type { Progress } from '../machines/types.js';
+import type { Transition } from '../services/trace.js';
+import { countByStatus, exitCodeOf } from './outcome.js';
+
+type AppActor = Actor<typeof appMachine>;
+
+export interface Reporter {
+  transition(transition: Transition): void;
+  finish(): void;
+}
+
+const TERMINAL = new Set(['done', 'failed', 'cancelled', 'skipped']);
+
+function clock(seconds: number | undefined): string {
+  if (seconds === undefined || !Number.isFinite(seconds)) return '--:--';
+  const s = Math.round(seconds);
+  return `${String(Math.floor(s / 60)).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}`;
+}
+
+function progressText(progress: Progress): string {
+  const fps = progress.fps === undefined ? '' : ` ${progress.fps.toFixed(1)} fps`;
+  return `${progress.done}/${progress.total}${fps} ETA ${clock(progress.etaSec)}`;
+}
+
+/**
+ * Watches the app actor's items and calls back on what a reporter prints: a phase entered, a
+ * progress sample (at most every `intervalMs` per item), an item ending.
+ */
+function watchItems(
+  actor: AppActor,
+  intervalMs: number,
+  on: { phase(item: BatchItem): void; progress(item: BatchItem): void; ended(item: BatchItem): void },
+): () => void {
+  const seen = new Map<string, { phase?: string; status: string; printedAt: number }>();
+  const subscription = actor.subscribe((snapshot) => {
+    for (const item of snapshot.context.items) {
+      const before = seen.get(item.id) ?? { status: 'pending', printedAt: 0 };
+      const now = Date.now();
+      const after = { ...before, phase: item.phase, status: item.status };
+      if (item.phase && item.phase !== before.phase && !TERMINAL.has(item.status)) on.phase(item);
+      if (item.progress && item.status === 'running' && now - before.printedAt >= intervalMs) {
+        on.progress(item);
+        after.printedAt = now;
+      }
+      if (TERMINAL.has(item.status) && !TERMINAL.has(before.status)) on.ended(item);
+      seen.set(item.id, after);
+    }
+  });
+  return () => subscription.unsubscribe();
+}
+
+/** Plain lines for pipes and logs: human text, on stderr. */
+export function plainReporter(actor: AppActor, write: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): Reporter {
+  const stop = watchItems(actor, 1000, {
+    phase: (item) => write(`${item.input}: ${item.phase}`),
+    progress: (item) => write(`${item.input}: ${item.stage} ${progressText(item.progress!)}`),
+    ended: (item) =>
+      write(item.status === 'failed' ? `upframe: ${item.error?.message ?? 'failed'}` : `${item.input}: ${item.status}${item.status === 'done' ? ` → ${item.output}` : ''}`),
+  });
+  return {
+    transition: () => undefined,
+    finish: () => {
+      stop();
+      const result = actor.getSnapshot().context.lastResult;
+      if (!result) return;
+      const counts = countByStatus(result);
+      write(`summary: ${counts.done} done, ${counts.failed} failed, ${counts.cancelled} cancelled, ${counts.skipped} skipped`);
+    },
+  };
+}
+
+/** The `--json` contract: one object per line on stdout, each with `type`. */
+export function jsonReporter(actor: AppActor, write: (line: string) => void = (l) => process.stdout.write(`${l}\n`)): Reporter {
+  const emit = (event: Record<string, unknown>): void => write(JSON.stringify(event));
+  const jobEvent = (item: { id: string; input: string; output: string; status: string; error?: { message: string; kind: string } }) =>
+    emit({ type: 'job', id: item.id, input: item.input, output: item.output, status: item.status, error: item.error?.message, errorKind: item.error?.kind });
+  const stop = watchItems(actor, 250, {
+    phase: () => undefined,
+    progress: (item) =>
+      emit({ type: 'progress', job: item.id, stage: item.stage, done: item.progress!.done, total: item.progress!.total, fps: item.progress!.fps ?? null, eta: item.progress!.etaSec ?? null }),
+    ended: jobEvent,
+  });
+  return {
+    transition: (t) => emit({ type: 'state', actor: t.actor, path: t.to, from: t.from, event: t.event, time: t.time }),
+    finish: () => {
+      stop();
+      const result = actor.getSnapshot().context.lastResult;
+      if (!result) return;
+      emit({ type: 'summary', ...countByStatus(result), exitCode: exitCodeOf(result) });
+    },
+  };
+}

@@ -1,0 +1,37 @@
+import type { StartRequest } from '../machines/types.js';
+import { startRequest, type RunFlags } from './options.js';
+import { exitCodeOf } from './outcome.js';
+import { jsonReporter, plainReporter } from './reporters.js';
+import { openSession, untilRunEnds } from './session.js';
+
+export type FrontEnd = 'tui' | 'plain' | 'json';
+
+export function pickFrontEnd(flags: { json?: boolean }): FrontEnd {
+  if (flags.json) return 'json';
+  return process.stdout.isTTY && process.stdin.isTTY ? 'tui' : 'plain';
+}
+
+/** One-shot run without the TUI: plain lines or NDJSON; resolves to the exit code. */
+export async function runHeadless(request: StartRequest, front: 'plain' | 'json', trace?: string): Promise<number> {
+  const session = openSession({ trace, handleSignals: true });
+  const reporter = front === 'json' ? jsonReporter(session.actor) : plainReporter(session.actor);
+  session.onTransition(reporter.transition);
+  session.actor.start();
+  session.actor.send({ type: 'app.start', request });
+  await untilRunEnds(session.actor);
+  reporter.finish();
+  const code = exitCodeOf(session.actor.getSnapshot().context.lastResult);
+  session.actor.stop();
+  session.close();
+  return code;
+}
+
+export async function runCommand(inputs: string[], flags: RunFlags): Promise<number> {
+  const request = startRequest(inputs, flags);
+  const front = pickFrontEnd(flags);
+  if (front === 'tui') {
+    const { runTui } = await import('../tui/run-tui.js');
+    return runTui({ request, trace: flags.trace, start: true, exitOnIdle: true });
+  }
+  return runHeadless(request, front, flags.trace);
+}

@@ -1,0 +1,81 @@
+import { render } from 'ink';
+import { basename, dirname, extname, join } from 'node:path';
+import type { JobOptions, StartRequest } from '../machines/types.js';
+import { startRequest } from '../cli/options.js';
+import { exitCodeOf } from '../cli/outcome.js';
+import { openSession } from '../cli/session.js';
+import { UserError, formatUserError } from '../services/errors.js';
+import { App } from './App.js';
+import type { FormValues } from './form.js';
+
+export interface TuiOptions {
+  readonly request?: StartRequest;
+  readonly options?: JobOptions;
+  readonly form?: { readonly input?: string; readonly output?: string };
+  readonly trace?: string;
+  /** Start the request at once. */
+  readonly start: boolean;
+  /** Leave when the first run ends (`upframe run` in a terminal). */
+  readonly exitOnIdle: boolean;
+}
+
+function defaultOutput(input: string): string {
+  return input ? join(dirname(input), `${basename(input, extname(input))}.upscaled.mp4`) : '';
+}
+
+function initialForm(options: TuiOptions): FormValues {
+  const item = options.request?.items[0];
+  const input = item?.input ?? options.form?.input ?? '';
+  const jobOptions = options.request?.options ?? options.options;
+  return {
+    input,
+    output: item?.output ?? options.form?.output ?? defaultOutput(input),
+    scale: jobOptions?.scale === 2 ? '2' : '4',
+    model: jobOptions?.model ?? '',
+    device: jobOptions?.device ?? 'auto',
+  };
+}
+
+/** The Ink front end over the same app actor the headless runs use; resolves to the exit code. */
+export async function runTui(options: TuiOptions): Promise<number> {
+  const session = openSession({ trace: options.trace, handleSignals: true });
+  const base = options.request?.options ?? options.options;
+  const makeRequest = (form: FormValues): StartRequest | { error: string } => {
+    try {
+      if (options.request && form.input === options.request.items[0]?.input && options.request.items.length > 1) return options.request;
+      return startRequest([form.input].filter(Boolean), {
+        output: form.output || undefined,
+        model: form.model || undefined,
+        scale: form.scale,
+        device: form.device,
+        tile: base?.tile === undefined ? undefined : String(base.tile),
+        crf: base?.crf === undefined ? undefined : String(base.crf),
+        overwrite: base?.overwrite,
+        tempDir: base?.tempRoot,
+        grace: base === undefined ? undefined : String(base.graceMs),
+      });
+    } catch (error) {
+      return { error: error instanceof UserError ? formatUserError(error) : String(error) };
+    }
+  };
+  session.actor.start();
+  let resolveExit: () => void = () => undefined;
+  const exited = new Promise<void>((resolve) => (resolveExit = resolve));
+  const ink = render(
+    <App
+      actor={session.actor}
+      initialForm={initialForm(options)}
+      makeRequest={makeRequest}
+      autoStart={options.start}
+      exitOnIdle={options.exitOnIdle}
+      onExit={resolveExit}
+    />,
+    { exitOnCtrlC: false },
+  );
+  await Promise.race([exited, ink.waitUntilExit()]);
+  ink.unmount();
+  const code = exitCodeOf(session.actor.getSnapshot().context.lastResult);
+  session.actor.stop();
+  session.close();
+  return code;
+}
