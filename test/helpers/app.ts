@@ -1,0 +1,87 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createActor, type Actor } from 'xstate';
+import { liveAppMachine } from '../../src/app.js';
+import type { BatchItem } from '../../src/machines/batch.js';
+import type { BatchOutput, JobOptions } from '../../src/machines/types.js';
+import { leaseHolders } from '../../src/services/gpu.js';
+import { runMarker } from '../../src/services/supervisor.js';
+import { jobDirs, markedProcesses, partialFiles } from './invariants.js';
+
+export type AppActor = Actor<typeof liveAppMachine>;
+
+export function scratchDir(prefix = 'upframe-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export function options(tempRoot: string, overrides: Partial<JobOptions> = {}): JobOptions {
+  return { device: 'cpu', overwrite: false, tempRoot, graceMs: 500, ...overrides };
+}
+
+export interface Run {
+  readonly actor: AppActor;
+  /** Resolves with the batch result once the app is back in idle. */
+  readonly ended: Promise<BatchOutput>;
+  /** Sends app.cancel and returns the time it was sent. */
+  cancel(): number;
+  /** Resolves at the first app snapshot whose current item satisfies `predicate`. */
+  when(predicate: (item: BatchItem) => boolean, timeoutMs?: number): Promise<BatchItem>;
+}
+
+export function startRun(items: { input: string; output: string }[], jobOptions: JobOptions): Run {
+  const actor = createActor(liveAppMachine);
+  actor.start();
+  const ended = new Promise<BatchOutput>((resolve) => {
+    actor.subscribe((snapshot) => {
+      if (snapshot.matches('idle') && snapshot.context.lastResult) resolve(snapshot.context.lastResult);
+    });
+  });
+  actor.send({ type: 'app.start', request: { items, options: jobOptions } });
+  return {
+    actor,
+    ended,
+    cancel: () => {
+      const at = performance.now();
+      actor.send({ type: 'app.cancel' });
+      return at;
+    },
+    when: (predicate, timeoutMs = 60_000) =>
+      new Promise((resolve, reject) => {
+        const check = (): boolean => {
+          const item = actor.getSnapshot().context.items.find((i) => i.status === 'running');
+          if (item && predicate(item)) {
+            subscription.unsubscribe();
+            clearTimeout(timer);
+            resolve(item);
+            return true;
+          }
+          return false;
+        };
+        const timer = setTimeout(() => {
+          subscription.unsubscribe();
+          reject(new Error(`condition not reached in ${timeoutMs} ms`));
+        }, timeoutMs);
+        const subscription = actor.subscribe(() => void check());
+        check();
+      }),
+  };
+}
+
+/** The architecture's section 8, checked after a return to idle. */
+export function invariantViolations(actor: AppActor, tempRoot: string, outputs: string[]): string[] {
+  const problems: string[] = [];
+  const live = markedProcesses(runMarker());
+  if (live.length > 0) problems.push(`live processes: ${live.join(', ')}`);
+  const dirs = jobDirs(tempRoot);
+  if (dirs.length > 0) problems.push(`temp folders left: ${dirs.join(', ')}`);
+  for (const output of outputs) {
+    const partials = partialFiles(output);
+    if (partials.length > 0) problems.push(`partial files: ${partials.join(', ')}`);
+  }
+  if (leaseHolders().size > 0) problems.push(`lease held by ${[...leaseHolders().values()].join(', ')}`);
+  const snapshot = actor.getSnapshot();
+  if (!snapshot.matches('idle')) problems.push(`app is ${JSON.stringify(snapshot.value)}, not idle`);
+  if (Object.keys(snapshot.children).length > 0) problems.push(`app still has children: ${Object.keys(snapshot.children).join(', ')}`);
+  return problems;
+}

@@ -1,0 +1,39 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, basename } from 'node:path';
+import { RUN_MARKER_ENV } from '../../src/services/supervisor.js';
+
+/** Pids of live processes carrying this run marker, found through /proc even after reparenting. */
+export function markedProcesses(marker: string): number[] {
+  const found: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const environ = readFileSync(`/proc/${entry}/environ`, 'latin1');
+      if (!environ.split('\0').includes(`${RUN_MARKER_ENV}=${marker}`)) continue;
+      const stat = readFileSync(`/proc/${entry}/stat`, 'latin1');
+      const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+      if (state !== 'Z') found.push(Number(entry));
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return found;
+}
+
+export function jobDirs(tempRoot: string): string[] {
+  return existsSync(tempRoot) ? readdirSync(tempRoot).filter((e) => e.startsWith('job-')) : [];
+}
+
+export function partialFiles(output: string): string[] {
+  const dir = dirname(output);
+  return existsSync(dir) ? readdirSync(dir).filter((e) => e.startsWith(`${basename(output)}.upframe-partial-`)) : [];
+}
+
+export async function waitUntil(predicate: () => boolean, timeoutMs = 5000, stepMs = 20): Promise<boolean> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (predicate()) return true;
+    await new Promise((r) => setTimeout(r, stepMs));
+  }
+  return predicate();
+}

@@ -1,0 +1,64 @@
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { resolveFfmpeg } from '../../src/services/ffmpeg/resolve.js';
+
+export const ffmpeg = resolveFfmpeg();
+
+export interface ClipOptions {
+  readonly size?: string;
+  readonly seconds?: number;
+  readonly rate?: string;
+  readonly audio?: boolean;
+  readonly subtitles?: boolean;
+  /** Display rotation metadata in degrees (mp4/mov only). */
+  readonly rotate?: number;
+  readonly codec?: string[];
+  /** testsrc2 rounds sizes to even numbers; testsrc keeps odd ones. */
+  readonly pattern?: 'testsrc2' | 'testsrc';
+}
+
+/** A synthetic clip made with ffmpeg's testsrc2 (and sine for audio). */
+export function makeClip(dir: string, name: string, options: ClipOptions = {}): string {
+  const path = join(dir, name);
+  const seconds = options.seconds ?? 1;
+  const args = ['-nostdin', '-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', `${options.pattern ?? 'testsrc2'}=size=${options.size ?? '64x48'}:rate=${options.rate ?? '24'}:duration=${seconds}`];
+  if (options.audio) args.push('-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000:duration=${seconds}`);
+  if (options.subtitles) {
+    const srt = join(dir, `${name}.srt`);
+    execFileSync('sh', ['-c', `printf '1\\n00:00:00,000 --> 00:00:00,500\\nhello\\n\\n' > '${srt}'`]);
+    args.push('-i', srt);
+  }
+  args.push('-map', '0:v');
+  if (options.audio) args.push('-map', '1:a', '-c:a', name.endsWith('.webm') ? 'libopus' : 'aac');
+  if (options.subtitles) args.push('-map', `${options.audio ? 2 : 1}:s`, '-c:s', name.endsWith('.mkv') ? 'srt' : 'mov_text');
+  args.push(...(options.codec ?? (name.endsWith('.webm') ? ['-c:v', 'libvpx-vp9', '-deadline', 'realtime'] : ['-c:v', 'libx264', '-pix_fmt', 'yuv420p'])));
+  const encoded = options.rotate === undefined ? path : join(dir, `unrotated-${name}`);
+  args.push('-y', encoded);
+  execFileSync(ffmpeg.ffmpeg, args);
+  if (options.rotate !== undefined) {
+    // The rotate tag becomes a display matrix only on a stream copy.
+    execFileSync(ffmpeg.ffmpeg, ['-nostdin', '-loglevel', 'error', '-i', encoded, '-c', 'copy', '-metadata:s:v:0', `rotate=${options.rotate}`, '-y', path]);
+  }
+  return path;
+}
+
+export interface StreamInfo {
+  readonly codec_type: string;
+  readonly codec_name: string;
+  readonly width?: number;
+  readonly height?: number;
+  readonly nb_read_frames?: string;
+  readonly r_frame_rate?: string;
+  readonly duration?: string;
+}
+
+export function probeStreams(path: string): StreamInfo[] {
+  const out = execFileSync(ffmpeg.ffprobe, ['-v', 'error', '-count_frames', '-print_format', 'json', '-show_streams', path], { encoding: 'utf8' });
+  return (JSON.parse(out) as { streams: StreamInfo[] }).streams;
+}
+
+export function videoStream(path: string): StreamInfo {
+  const video = probeStreams(path).find((s) => s.codec_type === 'video');
+  if (!video) throw new Error(`no video stream in ${path}`);
+  return video;
+}

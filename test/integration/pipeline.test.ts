@@ -1,0 +1,91 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { invariantViolations, options, scratchDir, startRun } from '../helpers/app.js';
+import { makeClip, probeStreams, videoStream } from '../helpers/media.js';
+import { nearestModel } from '../helpers/models.js';
+
+const dir = scratchDir();
+const tempRoot = join(dir, 'tmp');
+const model = nearestModel(dir, 2);
+
+async function upscale(input: string, output: string, extra: Parameters<typeof options>[1] = {}) {
+  const run = startRun([{ input, output }], options(tempRoot, { model, ...extra }));
+  const result = await run.ended;
+  expect(invariantViolations(run.actor, tempRoot, [output])).toEqual([]);
+  run.actor.stop();
+  return result.items[0];
+}
+
+describe('upscale pipeline (real ffmpeg, real onnxruntime)', () => {
+  it('keeps frame count, frame rate and audio, and doubles the size (mp4)', async () => {
+    const input = makeClip(dir, 'a.mp4', { size: '64x48', seconds: 1, rate: '30000/1001', audio: true });
+    const output = join(dir, 'a.out.mp4');
+    const item = await upscale(input, output);
+    expect(item.status).toBe('done');
+    const streams = probeStreams(output);
+    const video = streams.find((s) => s.codec_type === 'video')!;
+    const source = videoStream(input);
+    expect([video.width, video.height]).toEqual([128, 96]);
+    expect(video.nb_read_frames).toBe(source.nb_read_frames);
+    expect(video.r_frame_rate).toBe('30000/1001');
+    expect(streams.some((s) => s.codec_type === 'audio')).toBe(true);
+  });
+
+  it('writes mkv with subtitles copied, and webm with opus audio', async () => {
+    const mkvIn = makeClip(dir, 'b.mkv', { audio: true, subtitles: true });
+    const mkvOut = join(dir, 'b.out.mkv');
+    expect((await upscale(mkvIn, mkvOut)).status).toBe('done');
+    expect(probeStreams(mkvOut).map((s) => s.codec_type).sort()).toEqual(['audio', 'subtitle', 'video']);
+
+    const webmOut = join(dir, 'b.out.webm');
+    expect((await upscale(mkvIn, webmOut)).status).toBe('done');
+    const webm = probeStreams(webmOut);
+    expect(webm.find((s) => s.codec_type === 'video')?.codec_name).toBe('vp9');
+    expect(webm.find((s) => s.codec_type === 'audio')?.codec_name).toBe('opus');
+  });
+
+  it('applies rotation metadata and handles odd sizes', async () => {
+    const rotated = makeClip(dir, 'r.mp4', { size: '64x48', rotate: 90 });
+    const out = join(dir, 'r.out.mp4');
+    expect((await upscale(rotated, out)).status).toBe('done');
+    const video = videoStream(out);
+    expect([video.width, video.height]).toEqual([96, 128]);
+
+    const odd = makeClip(dir, 'odd.mkv', { size: '33x17', pattern: 'testsrc', codec: ['-c:v', 'ffv1'] });
+    const oddOut = join(dir, 'odd.out.mov');
+    expect((await upscale(odd, oddOut)).status).toBe('done');
+    const oddVideo = videoStream(oddOut);
+    expect([oddVideo.width, oddVideo.height]).toEqual([66, 34]);
+    expect(oddVideo.nb_read_frames).toBe(videoStream(odd).nb_read_frames);
+  });
+
+  it('upscales ×4 with the bundled Real-ESRGAN model, and ×2 from it on request', async () => {
+    const input = makeClip(dir, 'x4.mp4', { size: '32x24', seconds: 0.25 });
+    const out4 = join(dir, 'x4.out.mp4');
+    const run = startRun([{ input, output: out4 }], options(tempRoot, { tile: 16 }));
+    expect((await run.ended).items[0].status).toBe('done');
+    run.actor.stop();
+    expect([videoStream(out4).width, videoStream(out4).height]).toEqual([128, 96]);
+
+    const out2 = join(dir, 'x4.out2.mp4');
+    const run2 = startRun([{ input, output: out2 }], options(tempRoot, { scale: 2 }));
+    expect((await run2.ended).items[0].status).toBe('done');
+    run2.actor.stop();
+    expect([videoStream(out2).width, videoStream(out2).height]).toEqual([64, 48]);
+  });
+
+  it('never overwrites without overwrite, and replaces with it', async () => {
+    const input = makeClip(dir, 'ow.mp4');
+    const output = join(dir, 'ow.out.mp4');
+    const first = await upscale(input, output);
+    expect(first.status).toBe('done');
+    const before = readFileSync(output);
+    const second = await upscale(input, output);
+    expect(second.status).toBe('failed');
+    expect(second.error?.message).toMatch(/already exists.*--overwrite/);
+    expect(readFileSync(output).equals(before)).toBe(true);
+    expect((await upscale(input, output, { overwrite: true })).status).toBe('done');
+    expect(existsSync(output)).toBe(true);
+  });
+});
