@@ -1,0 +1,119 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { invariantViolations, options, scratchDir, startRun, type Run } from '../helpers/app.js';
+import { makeClip } from '../helpers/media.js';
+import { nearestModel, slowModel } from '../helpers/models.js';
+
+const dir = scratchDir();
+const tempRoot = join(dir, 'tmp');
+const slow = slowModel(dir);
+const fast = nearestModel(dir, 2);
+const clip = makeClip(dir, 'clip.mp4', { size: '64x48', seconds: 2, audio: true });
+const GRACE = 500;
+let run: Run | undefined;
+let counter = 0;
+
+afterEach(() => run?.actor.stop());
+
+function begin(model: string, extra: Record<string, unknown> = {}) {
+  const output = join(dir, `out-${++counter}.mp4`);
+  run = startRun([{ input: clip, output }], options(tempRoot, { model, graceMs: GRACE, ...extra }));
+  return { run, output };
+}
+
+async function cancelAndCheck(current: Run, output: string) {
+  const sentAt = current.cancel();
+  const result = await current.ended;
+  const latency = performance.now() - sentAt;
+  expect(result.items[0].status).toBe('cancelled');
+  expect(result.cancelled).toBe(true);
+  expect(invariantViolations(current.actor, tempRoot, [output])).toEqual([]);
+  expect(existsSync(output)).toBe(false);
+  expect(latency).toBeLessThanOrEqual(GRACE + 100);
+  return latency;
+}
+
+describe('cancel reaches idle with every invariant, at every moment', () => {
+  it('right after start (probing, ffprobe just spawned)', async () => {
+    const { run, output } = begin(fast);
+    await cancelAndCheck(run, output);
+  });
+
+  it('while the model loads and measures its scale (slow model, host busy)', async () => {
+    const { run, output } = begin(slow);
+    await run.when((item) => item.stage === 'upscale');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(run.actor.getSnapshot().context.items[0].progress).toBeUndefined();
+    await cancelAndCheck(run, output);
+  });
+
+  it('mid-inference of a frame that takes seconds: cancel does not wait for it', async () => {
+    const { run, output } = begin(slow, {});
+    // The scale probe run is skipped when the scale is known, so the first frame starts right after ready.
+    await run.when((item) => item.progress !== undefined && item.stage === 'upscale', 60_000);
+    await new Promise((r) => setTimeout(r, 400));
+    expect(run.actor.getSnapshot().context.items[0].progress?.done).toBe(0);
+    const latency = await cancelAndCheck(run, output);
+    expect(latency).toBeLessThan(400);
+  });
+
+  it('while frames stream through decode → host → encode', async () => {
+    const { run, output } = begin(fast);
+    await run.when((item) => (item.progress?.done ?? 0) >= 3);
+    await cancelAndCheck(run, output);
+  });
+
+  it('during muxing into the partial file', async () => {
+    const { run, output } = begin(fast);
+    await run.when((item) => item.phase === 'assembling');
+    await cancelAndCheck(run, output);
+  });
+
+  it('a second cancel forces, more are no-ops, and cancel in idle does nothing', async () => {
+    const { run, output } = begin(slow);
+    await run.when((item) => item.stage === 'upscale');
+    run.cancel();
+    run.cancel();
+    run.cancel();
+    expect(run.actor.getSnapshot().context.forced).toBe(true);
+    const result = await run.ended;
+    expect(result.items[0].status).toBe('cancelled');
+    expect(invariantViolations(run.actor, tempRoot, [output])).toEqual([]);
+    run.cancel();
+    expect(run.actor.getSnapshot().matches('idle')).toBe(true);
+  });
+
+  it('the app is ready for another run after a cancel', async () => {
+    const { run, output } = begin(fast);
+    await run.when((item) => (item.progress?.done ?? 0) >= 1);
+    await cancelAndCheck(run, output);
+    run.actor.send({ type: 'app.start', request: { items: [{ input: clip, output }], options: options(tempRoot, { model: fast }) } });
+    await new Promise<void>((resolve) => {
+      const sub = run.actor.subscribe((s) => {
+        if (s.matches('idle') && s.context.runCount === 2) {
+          sub.unsubscribe();
+          resolve();
+        }
+      });
+    });
+    expect(run.actor.getSnapshot().context.lastResult?.items[0].status).toBe('done');
+    expect(existsSync(output)).toBe(true);
+    expect(invariantViolations(run.actor, tempRoot, [output])).toEqual([]);
+  });
+
+  it('random moments: 8 cancels, each within grace + 100 ms and clean', async () => {
+    const latencies: number[] = [];
+    for (let i = 0; i < 8; i++) {
+      const { run: current, output } = begin(fast);
+      await new Promise((r) => setTimeout(r, Math.random() * 900));
+      if (current.actor.getSnapshot().matches('idle')) {
+        current.actor.stop();
+        continue;
+      }
+      latencies.push(await cancelAndCheck(current, output));
+      current.actor.stop();
+    }
+    expect(latencies.length).toBeGreaterThan(0);
+  });
+});
