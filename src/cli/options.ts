@@ -76,5 +76,11 @@ export function startRequest(inputs: readonly string[], flags: RunFlags): StartR
     input: resolve(input),
     output: resolve(toDir ? derivedOutput(input, flags.output!) : flags.output!),
   }));
-  return { items, options };
+  return { runId: newRunId(), items, options };
+}
+
+let runs = 0;
+/** pid, time and a counter: two processes sharing a temp root never pick the same job folder. */
+export function newRunId(): string {
+  return `${process.pid.toString(36)}${Date.now().toString(36)}${(++runs).toString(36)}`;
 }

@@ -75,7 +75,7 @@ export const appMachine = setup({
       invoke: {
         id: 'batch',
         src: 'batch',
-        input: ({ context }) => ({ runId: `r${context.runCount}`, items: context.request!.items, options: context.request!.options }),
+        input: ({ context }) => ({ runId: context.request!.runId ?? `r${context.runCount}`, items: context.request!.items, options: context.request!.options }),
         onDone: [
           { guard: 'quitRequested', target: 'quit', actions: 'recordResult' },
           { target: 'idle', actions: 'recordResult' },

@@ -46,6 +46,7 @@ export type JobEvent =
   | { readonly type: 'job.force' }
   | { readonly type: 'job.pause' }
   | { readonly type: 'job.resume' }
+  | { readonly type: 'workdir.failed'; readonly error: JobError }
   | StageProgressEvent
   | DoneActorEvent<StageOutput>;
 
@@ -124,7 +125,7 @@ export const jobMachine = setup({
     resumeStage: sendTo(({ context }) => context.stageRef!, { type: 'stage.resume' }),
     recordProbe: assign({ probe: ({ event }) => stageOutput(event)?.result as ProbeResult }),
     recordUpscale: assign({ upscale: ({ event }) => stageOutput(event)?.result as UpscaleResult }),
-    recordError: assign({ error: ({ event }) => stageOutput(event)?.error }),
+    recordError: assign({ error: ({ event }) => (event.type === 'workdir.failed' ? event.error : stageOutput(event)?.error) }),
     recordProgress: assign({ progress: ({ event }) => (event.type === 'stage.progress' ? event.progress : undefined) }),
     reportProgress: sendParent(({ context, event }): JobProgressEvent => ({
       type: 'job.progress',
@@ -150,6 +151,7 @@ export const jobMachine = setup({
   initial: 'probing',
   on: {
     'stage.progress': { actions: ['recordProgress', 'reportProgress'] },
+    'workdir.failed': { target: '.failing', actions: 'recordError' },
   },
   states: {
     probing: {
@@ -202,6 +204,14 @@ export const jobMachine = setup({
           { guard: 'outputCommitted', target: 'done' },
           { target: 'cancelled' },
         ],
+      },
+    },
+    // Same teardown as cancelling, for an error raised outside the current stage.
+    failing: {
+      entry: ['cancelStage', { type: 'reportPhase', params: { phase: 'failing' } }],
+      on: {
+        'job.force': { actions: 'forceStage' },
+        'xstate.done.actor.*': 'failed',
       },
     },
     done: { type: 'final', entry: assign({ status: 'done' as const }) },

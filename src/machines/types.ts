@@ -32,6 +32,8 @@ export interface JobSpec {
 }
 
 export interface StartRequest {
+  /** Unique across processes: names the jobs and their temp folders. */
+  readonly runId?: string;
   readonly items: readonly { readonly input: string; readonly output: string }[];
   readonly options: JobOptions;
 }

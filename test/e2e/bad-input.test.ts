@@ -90,6 +90,15 @@ describe('bad input: one line, exit 2, nothing created or changed', () => {
     await expectRejected([clip], /no output given/);
   });
 
+  it('a temp dir that cannot be made', async () => {
+    const file = join(scratchDir('upframe-e2e-file-'), 'plain-file');
+    writeFileSync(file, 'x');
+    const result = await cli(['run', clip, '-o', join(dir, 'o12.mp4'), '--temp-dir', join(file, 'sub')]).result;
+    expect(result.code).toBe(2);
+    expect(result.stderr.trim()).toMatch(/^upframe: cannot create the work folder: .*plain-file\/sub\/job-\S+ \(choose another --temp-dir\)$/m);
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+
   it('--device cuda without CUDA says so and exits 2', async () => {
     await expectRejected([clip, '-o', join(dir, 'o11.mp4'), '--device', 'cuda', '--model', model], /CUDA is not available.*--device cpu/);
   });

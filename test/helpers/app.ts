@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createActor, type Actor } from 'xstate';
 import { liveAppMachine } from '../../src/app.js';
+import { newRunId } from '../../src/cli/options.js';
 import type { BatchItem } from '../../src/machines/batch.js';
 import type { BatchOutput, JobOptions } from '../../src/machines/types.js';
 import { leaseHolders } from '../../src/services/gpu.js';
@@ -37,7 +38,7 @@ export function startRun(items: { input: string; output: string }[], jobOptions:
       if (snapshot.matches('idle') && snapshot.context.lastResult) resolve(snapshot.context.lastResult);
     });
   });
-  actor.send({ type: 'app.start', request: { items, options: jobOptions } });
+  actor.send({ type: 'app.start', request: { runId: newRunId(), items, options: jobOptions } });
   return {
     actor,
     ended,
