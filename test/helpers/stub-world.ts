@@ -1,0 +1,116 @@
+import { fromCallback } from 'xstate';
+import { appMachine } from '../../src/machines/app.js';
+import { batchMachine } from '../../src/machines/batch.js';
+import { jobMachine, type JobEvent } from '../../src/machines/job.js';
+import { stageMachine } from '../../src/machines/stage.js';
+import type { StageName, WorkCommand, WorkEvent } from '../../src/machines/types.js';
+
+/** A stage's work as the stubs see it: live until it reports an ending. */
+export interface StubWork {
+  readonly stage: StageName;
+  readonly jobDir: string;
+  ended: boolean;
+  stopRequested: boolean;
+  committed: boolean;
+  report(event: WorkEvent): void;
+}
+
+/**
+ * The real machines with stage work under the test's control, owning pretend resources. A stop
+ * releases them after `stopDelayMs` (a process being reaped); `ignoreStop` makes only `work.kill` work.
+ */
+export function createStubWorld(options: { stopDelayMs?: number; ignoreStop?: boolean; failWorkdir?: boolean } = {}) {
+  const live: StubWork[] = [];
+  const workdirs = new Set<string>();
+  const log: string[] = [];
+
+  const finish = (work: StubWork, event: WorkEvent): void => {
+    if (work.ended) return;
+    work.ended = true;
+    live.splice(live.indexOf(work), 1);
+    work.report(event);
+  };
+
+  const workFor = (stage: StageName) =>
+    fromCallback<WorkCommand, { jobDir?: string }>(({ sendBack, receive, input }) => {
+      const work: StubWork = { stage, jobDir: input?.jobDir ?? '', ended: false, stopRequested: false, committed: false, report: (e) => sendBack(e) };
+      live.push(work);
+      sendBack({ type: 'work.started' });
+      receive((command) => {
+        log.push(`${stage}:${command.type}`);
+        if (command.type !== 'work.stop' && command.type !== 'work.kill') return;
+        if (work.committed) return;
+        if (command.type === 'work.stop' && options.ignoreStop) return;
+        work.stopRequested = true;
+        setTimeout(() => finish(work, { type: 'work.stopped' }), options.stopDelayMs ?? 0);
+      });
+      return () => {
+        if (!work.ended) log.push(`${stage}:torn-down-while-live`);
+        work.ended = true;
+        const at = live.indexOf(work);
+        if (at >= 0) live.splice(at, 1);
+      };
+    });
+
+  const workdir = fromCallback<{ type: 'never' }, { jobDir: string }>(({ input, sendBack }) => {
+    if (options.failWorkdir) {
+      sendBack({ type: 'workdir.failed', error: { kind: 'usage', message: 'cannot create the work folder' } } satisfies JobEvent);
+      return undefined;
+    }
+    workdirs.add(input.jobDir);
+    return () => workdirs.delete(input.jobDir);
+  });
+
+  const stage = (name: StageName) => stageMachine.provide({ actors: { work: workFor(name) } });
+  const job = jobMachine.provide({ actors: { probe: stage('probe'), upscale: stage('upscale'), assemble: stage('assemble'), workdir } });
+  const machine = appMachine.provide({ actors: { batch: batchMachine.provide({ actors: { job } }) } });
+
+  const current = (): StubWork | undefined => live.find((w) => !w.ended && !w.stopRequested);
+  const results: Record<StageName, unknown> = {
+    probe: { media: { frameCount: 10, width: 8, height: 8 }, model: { name: 'stub' } },
+    upscale: { video: 'video.mkv', frames: 10 },
+    assemble: { output: 'out.mp4' },
+  };
+
+  return {
+    machine,
+    job,
+    live,
+    workdirs,
+    log,
+    current,
+    /** The current stage finishes its work (assemble: after committing the output). */
+    complete(): boolean {
+      const work = current();
+      if (!work) return false;
+      if (work.stage === 'assemble') work.committed = true;
+      finish(work, { type: 'work.done', result: results[work.stage] });
+      return true;
+    },
+    /** The assemble stage commits (renames) but has not yet reported done. */
+    commit(): boolean {
+      const work = current();
+      if (!work || work.stage !== 'assemble') return false;
+      work.committed = true;
+      return true;
+    },
+    fail(message = 'boom'): boolean {
+      const work = current();
+      if (!work) return false;
+      finish(work, { type: 'work.failed', error: { kind: 'runtime', message } });
+      return true;
+    },
+    progress(done: number): boolean {
+      const work = current();
+      if (!work) return false;
+      work.report({ type: 'work.progress', progress: { done, total: 10 } });
+      return true;
+    },
+    /** Finish a committed work that was told to stop (its run resolves after the rename). */
+    settleCommitted(): void {
+      for (const work of [...live]) if (work.committed) finish(work, { type: 'work.done', result: results[work.stage] });
+    },
+  };
+}
+
+export type StubWorld = ReturnType<typeof createStubWorld>;

@@ -1,0 +1,223 @@
+import fc from 'fast-check';
+import { createActor, waitFor } from 'xstate';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { JobOptions, StartRequest } from '../../src/machines/types.js';
+import { jobMachine } from '../../src/machines/job.js';
+import { chartOf } from '../../src/services/statechart.js';
+import { createStubWorld, type StubWorld } from '../helpers/stub-world.js';
+
+const OPTIONS: JobOptions = { device: 'cpu', overwrite: false, tempRoot: '/nonexistent/upframe-unit', graceMs: 500 };
+
+function request(n = 1): StartRequest {
+  return { runId: 'u', items: Array.from({ length: n }, (_, i) => ({ input: `in${i}.mp4`, output: `out${i}.mp4` })), options: OPTIONS };
+}
+
+const tick = () => new Promise((r) => setTimeout(r, 1));
+
+function start(world: StubWorld, n = 1) {
+  const actor = createActor(world.machine).start();
+  actor.send({ type: 'app.start', request: request(n) });
+  return actor;
+}
+
+afterEach(() => vi.useRealTimers());
+
+describe('app machine', () => {
+  it('cancel in idle is a no-op, not an error', () => {
+    const actor = createActor(createStubWorld().machine).start();
+    actor.send({ type: 'app.cancel' });
+    expect(actor.getSnapshot().matches('idle')).toBe(true);
+    expect(actor.getSnapshot().status).toBe('active');
+  });
+
+  it('runs a job through every phase to done and comes back to idle', async () => {
+    const world = createStubWorld();
+    const actor = start(world);
+    for (const stage of ['probe', 'upscale', 'assemble']) {
+      await tick();
+      expect(world.current()?.stage).toBe(stage);
+      world.complete();
+    }
+    const idle = await waitFor(actor, (s) => s.matches('idle'));
+    expect(idle.context.lastResult?.items[0].status).toBe('done');
+    expect(world.live).toEqual([]);
+    expect(world.workdirs.size).toBe(0);
+  });
+
+  it('waits in cancelling until the stage says its processes are reaped', async () => {
+    vi.useFakeTimers();
+    const world = createStubWorld({ stopDelayMs: 300 });
+    const actor = start(world);
+    await vi.advanceTimersByTimeAsync(1);
+    world.complete();
+    await vi.advanceTimersByTimeAsync(1);
+    actor.send({ type: 'app.cancel' });
+    await vi.advanceTimersByTimeAsync(299);
+    expect(actor.getSnapshot().matches({ running: 'cancelling' })).toBe(true);
+    expect(world.live).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(actor.getSnapshot().matches('idle')).toBe(true);
+    expect(actor.getSnapshot().context.lastResult?.items[0].status).toBe('cancelled');
+    expect(world.workdirs.size).toBe(0);
+  });
+
+  it('a work that ignores stop is killed when the grace ends, or at once on a second cancel', async () => {
+    vi.useFakeTimers();
+    const world = createStubWorld({ ignoreStop: true });
+    const actor = start(world);
+    await vi.advanceTimersByTimeAsync(1);
+    actor.send({ type: 'app.cancel' });
+    await vi.advanceTimersByTimeAsync(499);
+    expect(world.log).toEqual(['probe:work.stop']);
+    await vi.advanceTimersByTimeAsync(2);
+    expect(world.log).toEqual(['probe:work.stop', 'probe:work.kill']);
+    expect(actor.getSnapshot().matches('idle')).toBe(true);
+
+    const forced = createStubWorld({ ignoreStop: true });
+    const second = start(forced);
+    await vi.advanceTimersByTimeAsync(1);
+    second.send({ type: 'app.cancel' });
+    second.send({ type: 'app.cancel' });
+    await vi.advanceTimersByTimeAsync(1);
+    expect(forced.log).toEqual(['probe:work.stop', 'probe:work.kill']);
+    expect(second.getSnapshot().matches('idle')).toBe(true);
+  });
+
+  it('a cancel that arrives after the output was committed leaves the job done', async () => {
+    const world = createStubWorld();
+    const actor = start(world);
+    await tick();
+    world.complete();
+    await tick();
+    world.complete();
+    await tick();
+    expect(world.commit()).toBe(true);
+    actor.send({ type: 'app.cancel' });
+    world.settleCommitted();
+    const idle = await waitFor(actor, (s) => s.matches('idle'));
+    expect(idle.context.lastResult?.items[0].status).toBe('done');
+  });
+
+  it('a work folder that cannot be made fails the job after tearing its stage down', async () => {
+    const world = createStubWorld({ failWorkdir: true });
+    const actor = start(world);
+    const idle = await waitFor(actor, (s) => s.matches('idle'));
+    expect(idle.context.lastResult?.items[0]).toMatchObject({ status: 'failed', error: { message: 'cannot create the work folder' } });
+    expect(world.live).toEqual([]);
+  });
+});
+
+describe('batch machine', () => {
+  it('cancel stops the current item and never starts the next', async () => {
+    const world = createStubWorld();
+    const actor = start(world, 3);
+    await tick();
+    world.complete();
+    actor.send({ type: 'app.cancel' });
+    const idle = await waitFor(actor, (s) => s.matches('idle'));
+    expect(idle.context.lastResult?.items.map((i) => i.status)).toEqual(['cancelled', 'skipped', 'skipped']);
+    expect(idle.context.lastResult?.cancelled).toBe(true);
+  });
+
+  it('skip cancels only the current item; a failure does not stop the batch', async () => {
+    const world = createStubWorld();
+    const actor = start(world, 3);
+    await tick();
+    actor.send({ type: 'app.skip' });
+    await tick();
+    await tick();
+    expect(world.current()?.stage).toBe('probe');
+    world.fail();
+    await tick();
+    for (let i = 0; i < 3; i++) {
+      world.complete();
+      await tick();
+    }
+    const idle = await waitFor(actor, (s) => s.matches('idle'));
+    expect(idle.context.lastResult?.items.map((i) => i.status)).toEqual(['cancelled', 'failed', 'done']);
+    expect(idle.context.lastResult?.cancelled).toBe(false);
+  });
+});
+
+describe('cancel in every state of the job graph', () => {
+  const chart = chartOf(jobMachine);
+  // States a job rests in: not final, not transient (`always`), not already tearing down.
+  const resting = chart.states.filter(
+    (s) => s.type !== 'final' && !s.transitions.some((t) => t.event === 'always') && !['cancelling', 'failing'].includes(s.key),
+  );
+
+  it('covers the phases the graph has', () => {
+    expect(resting.map((s) => s.key)).toEqual(['probing', 'processing', 'assembling']);
+  });
+
+  for (const [index, state] of resting.entries()) {
+    for (const paused of [false, true]) {
+      it(`${state.key}${paused ? ' (paused)' : ''}: cancel → cancelled, nothing live`, async () => {
+        const world = createStubWorld({ stopDelayMs: 2 });
+        const actor = start(world);
+        for (let i = 0; i < index; i++) {
+          await tick();
+          world.complete();
+        }
+        await tick();
+        const job = actor.getSnapshot().children.batch!.getSnapshot().children;
+        const jobRef = Object.values(job)[0]!;
+        expect(jobRef.getSnapshot().value).toBe(state.key);
+        if (paused) actor.send({ type: 'app.pause' });
+        actor.send({ type: 'app.cancel' });
+        const idle = await waitFor(actor, (s) => s.matches('idle'));
+        expect(idle.context.lastResult?.items[0].status).toBe('cancelled');
+        expect(world.live).toEqual([]);
+        expect(world.workdirs.size).toBe(0);
+        if (paused && state.key === 'processing') expect(world.log).toContain('upscale:work.resume');
+      });
+    }
+  }
+});
+
+type Step = 'complete' | 'fail' | 'progress' | 'cancel' | 'skip' | 'pause' | 'wait';
+
+describe('model-based: any sequence of stage outcomes and user events, cancel at any state', () => {
+  it('always returns to idle with nothing live, every item accounted for', async () => {
+    const step = fc.constantFrom<Step>('complete', 'complete', 'complete', 'fail', 'progress', 'cancel', 'skip', 'pause', 'wait');
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 1, max: 3 }), fc.array(step, { maxLength: 14 }), fc.boolean(), async (items, steps, slowStop) => {
+        const world = createStubWorld({ stopDelayMs: slowStop ? 3 : 0 });
+        const actor = start(world, items);
+        const visited = new Set<string>();
+        let cancelled = false;
+        for (const s of steps) {
+          await tick();
+          const snapshot = actor.getSnapshot();
+          if (snapshot.matches('idle')) break;
+          visited.add(JSON.stringify(snapshot.value));
+          if (s === 'complete') world.complete();
+          else if (s === 'fail') world.fail();
+          else if (s === 'progress') world.progress(3);
+          else if (s === 'cancel') {
+            cancelled = true;
+            actor.send({ type: 'app.cancel' });
+          } else if (s === 'skip') actor.send({ type: 'app.skip' });
+          else if (s === 'pause') actor.send({ type: 'app.pause' });
+        }
+        if (!actor.getSnapshot().matches('idle')) {
+          cancelled = true;
+          actor.send({ type: 'app.cancel' });
+        }
+        const idle = await waitFor(actor, (s) => s.matches('idle'), { timeout: 1000 });
+        const result = idle.context.lastResult!;
+        expect(world.live).toEqual([]);
+        expect(world.workdirs.size).toBe(0);
+        expect(world.log.filter((l) => l.endsWith('torn-down-while-live'))).toEqual([]);
+        expect(Object.keys(idle.children)).toEqual([]);
+        expect(result.items).toHaveLength(items);
+        for (const item of result.items) expect(['done', 'failed', 'cancelled', 'skipped']).toContain(item.status);
+        if (result.cancelled) expect(cancelled).toBe(true);
+        const firstNotDone = result.items.findIndex((i) => i.status === 'skipped');
+        if (firstNotDone >= 0) expect(result.items.slice(firstNotDone).every((i) => i.status === 'skipped')).toBe(true);
+        actor.stop();
+      }),
+      { numRuns: 150 },
+    );
+  });
+});
