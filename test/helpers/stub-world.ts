@@ -32,8 +32,8 @@ export function createStubWorld(options: { stopDelayMs?: number; ignoreStop?: bo
   };
 
   const workFor = (stage: StageName) =>
-    fromCallback<WorkCommand, { jobDir?: string }>(({ sendBack, receive, input }) => {
-      const work: StubWork = { stage, jobDir: input?.jobDir ?? '', ended: false, stopRequested: false, committed: false, report: (e) => sendBack(e) };
+    fromCallback<WorkCommand, unknown>(({ sendBack, receive, input }) => {
+      const work: StubWork = { stage, jobDir: (input as { jobDir?: string } | undefined)?.jobDir ?? '', ended: false, stopRequested: false, committed: false, report: (e) => sendBack(e) };
       live.push(work);
       sendBack({ type: 'work.started' });
       receive((command) => {

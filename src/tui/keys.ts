@@ -1,0 +1,108 @@
+import type { Key } from 'ink';
+import type { KeyHint } from './KeyBar.js';
+
+/** What the app is doing, as far as keys are concerned. */
+export type KeyMode =
+  | { readonly kind: 'idle'; readonly choiceFocused: boolean }
+  | { readonly kind: 'active'; readonly paused: boolean }
+  | { readonly kind: 'cancelling'; readonly forced: boolean }
+  | { readonly kind: 'ended' };
+
+export type Panel = 'statechart' | 'log';
+
+export type KeyCommand =
+  | { readonly kind: 'start' }
+  | { readonly kind: 'quit' }
+  | { readonly kind: 'cancel' }
+  | { readonly kind: 'pause' }
+  | { readonly kind: 'skip' }
+  | { readonly kind: 'toggle'; readonly panel: Panel }
+  | { readonly kind: 'focus'; readonly step: 1 | -1 }
+  | { readonly kind: 'cycle'; readonly step: 1 | -1 }
+  | { readonly kind: 'type'; readonly text: string }
+  | { readonly kind: 'backspace' }
+  | { readonly kind: 'none' };
+
+type KeyFlags = Pick<Key, 'ctrl' | 'meta' | 'shift' | 'escape' | 'return' | 'tab' | 'backspace' | 'delete' | 'upArrow' | 'downArrow' | 'leftArrow' | 'rightArrow'>;
+
+const NONE: KeyCommand = { kind: 'none' };
+
+/**
+ * One keypress → one command. In idle, printable characters are text for the form, so only
+ * Enter, Tab, arrows, Backspace, Esc and Ctrl-C are keys there.
+ */
+export function commandFor(mode: KeyMode, input: string, key: KeyFlags): KeyCommand {
+  const ctrlC = key.ctrl && input === 'c';
+  switch (mode.kind) {
+    case 'ended':
+      return NONE;
+    case 'idle':
+      if (ctrlC || key.escape) return { kind: 'quit' };
+      if (key.return) return { kind: 'start' };
+      if (key.tab) return { kind: 'focus', step: key.shift ? -1 : 1 };
+      if (key.downArrow) return { kind: 'focus', step: 1 };
+      if (key.upArrow) return { kind: 'focus', step: -1 };
+      if (key.rightArrow) return { kind: 'cycle', step: 1 };
+      if (key.leftArrow) return { kind: 'cycle', step: -1 };
+      // Ink reports the Backspace key of most terminals (DEL, 0x7f) as `delete`.
+      if (key.backspace || key.delete) return { kind: 'backspace' };
+      if (key.ctrl || key.meta || input === '') return NONE;
+      return { kind: 'type', text: printable(input) };
+    case 'active':
+    case 'cancelling':
+      if (ctrlC || key.escape) return { kind: 'cancel' };
+      if (key.ctrl || key.meta) return NONE;
+      switch (input) {
+        case 'c':
+          return { kind: 'cancel' };
+        case 'q':
+          return { kind: 'quit' };
+        case 'i':
+          return { kind: 'toggle', panel: 'statechart' };
+        case 'l':
+          return { kind: 'toggle', panel: 'log' };
+        case 'p':
+          return mode.kind === 'active' ? { kind: 'pause' } : NONE;
+        case 's':
+          return mode.kind === 'active' ? { kind: 'skip' } : NONE;
+        default:
+          return NONE;
+      }
+  }
+}
+
+/** Pasted text may carry line breaks or control bytes; the form keeps one line. */
+function printable(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f]/g, '');
+}
+
+/** The key bar: only what a key does now. */
+export function keyHints(mode: KeyMode): readonly KeyHint[] {
+  switch (mode.kind) {
+    case 'ended':
+      return [];
+    case 'idle':
+      return [
+        { key: 'Enter', label: 'Start' },
+        { key: 'Tab', label: 'next field' },
+        ...(mode.choiceFocused ? [{ key: '←/→', label: 'change' }] : []),
+        { key: 'Esc/Ctrl-C', label: 'quit' },
+      ];
+    case 'active':
+      return [
+        { key: 'c', label: 'Cancel' },
+        { key: 'p', label: 'Pause/Resume' },
+        { key: 's', label: 'Skip' },
+        { key: 'i', label: 'statechart' },
+        { key: 'l', label: 'log' },
+        { key: 'q', label: 'quit' },
+      ];
+    case 'cancelling':
+      return [
+        ...(mode.forced ? [] : [{ key: 'c', label: 'Force' }]),
+        { key: 'i', label: 'statechart' },
+        { key: 'l', label: 'log' },
+        { key: 'q', label: 'quit' },
+      ];
+  }
+}

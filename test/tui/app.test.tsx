@@ -1,0 +1,322 @@
+import { afterEach, describe, expect, test } from 'vitest';
+import { waitFor } from 'xstate';
+import { KEYS, keyBar, mount, type Mounted, type MountOptions } from './harness.js';
+import { FORM, flush } from './stub-app.js';
+
+const mounted: Mounted[] = [];
+async function open(options?: MountOptions): Promise<Mounted> {
+  const ui = await mount(options);
+  mounted.push(ui);
+  return ui;
+}
+afterEach(() => {
+  for (const ui of mounted.splice(0)) ui.unmount();
+});
+
+/** Idle as the architecture states it: the form, Start enabled, Cancel hidden. */
+function expectIdleView(frame: string): void {
+  for (const label of ['Input', 'Output', 'Scale', 'Model', 'Device']) expect(frame).toContain(label);
+  expect(frame).toMatch(/\[ Start \](?! \(running\))/);
+  expect(frame).not.toContain('(running)');
+  expect(frame).not.toContain('Cancel');
+  expect(keyBar(frame)).toContain('Enter Start');
+  expect(keyBar(frame)).not.toContain('c Cancel');
+}
+
+function expectRunningView(frame: string): void {
+  expect(frame).toContain('[ Start ] (running)');
+  expect(frame).toContain('Cancel (c)');
+  expect(frame).not.toContain('Input  ');
+  expect(keyBar(frame)).toContain('c Cancel');
+  expect(keyBar(frame)).not.toContain('Enter Start');
+}
+
+describe('idle', () => {
+  test('shows the form with Start enabled, no Cancel, and only the idle keys', async () => {
+    const ui = await open();
+    const frame = ui.frame();
+    expectIdleView(frame);
+    expect(frame).toContain('clip.mp4');
+    expect(frame).toContain('out.mp4');
+    expect(frame).not.toContain('Last run');
+    expect(keyBar(frame)).toContain('Esc/Ctrl-C quit');
+    expect(keyBar(frame)).not.toMatch(/\bs Skip\b|\bp Pause/);
+    expect(ui.actor.getSnapshot().matches('idle')).toBe(true);
+  });
+
+  test('typing edits the focused field; Tab, Shift-Tab and arrows move focus; ←/→ cycle a choice', async () => {
+    const ui = await open();
+    await ui.press(KEYS.backspace, KEYS.backspace, KEYS.backspace, 'm', 'k', 'v');
+    await ui.waitFor('clip.mkv');
+    await ui.press(KEYS.tab, 'x');
+    await ui.waitFor('out.mp4x');
+    await ui.press(KEYS.down);
+    expect(keyBar(await ui.waitFor('←/→ change'))).toContain('←/→ change');
+    await ui.press(KEYS.right);
+    await ui.waitFor(/Scale\s+‹ 2 ›/);
+    await ui.press(KEYS.shiftTab, KEYS.backspace, KEYS.up, 'a');
+    await ui.waitFor('clip.mkva');
+    await ui.waitFor(/Output\s+out\.mp4$/m);
+    // Up from the first field wraps to the last: device.
+    await ui.press(KEYS.up, KEYS.left);
+    await ui.waitFor(/Device\s+‹ cuda ›/);
+    await ui.press(KEYS.enter);
+    expect(ui.requests.at(-1)).toEqual({ input: 'clip.mkva', output: 'out.mp4', scale: '2', model: 'realesr-general-x4v3', device: 'cuda' });
+    await ui.waitFor('Cancel (c)');
+  });
+
+  test('keys that arrive before a re-render build on each other', async () => {
+    const ui = await open();
+    ui.write('a');
+    ui.write('b');
+    ui.write(KEYS.backspace);
+    ui.write('c');
+    ui.write(KEYS.tab);
+    ui.write('d');
+    ui.write(KEYS.enter);
+    await ui.waitFor('Cancel (c)');
+    expect(ui.requests).toEqual([{ ...FORM, input: 'clip.mp4ac', output: 'out.mp4d' }]);
+  });
+
+  test('makeRequest returning an error shows it on one line and stays idle', async () => {
+    const ui = await open({ form: { input: '', output: 'out.mp4', scale: '4', model: 'm', device: 'auto' } });
+    await ui.press(KEYS.enter);
+    const frame = await ui.waitFor('Input: give a video file');
+    expectIdleView(frame);
+    expect(ui.actor.getSnapshot().matches('idle')).toBe(true);
+    expect(ui.actor.getSnapshot().context.runCount).toBe(0);
+    // Editing clears the error; a valid form then starts.
+    await ui.press('a.mp4');
+    expect(await ui.waitFor(/Input\s+a\.mp4/)).not.toContain('give a video file');
+    await ui.press(KEYS.enter);
+    await ui.waitFor('Cancel (c)');
+  });
+
+  test('a makeRequest that throws is shown as an error too', async () => {
+    const ui = await open({
+      makeRequest: () => {
+        throw new Error('model not found: foo');
+      },
+    });
+    await ui.press(KEYS.enter);
+    await ui.waitFor('model not found: foo');
+    expect(ui.actor.getSnapshot().matches('idle')).toBe(true);
+  });
+
+  test('c in idle is text for the focused field; app.cancel in idle is a no-op', async () => {
+    const ui = await open();
+    await ui.press('c', 'p', 's', 'q', 'l', 'i');
+    await ui.waitFor('clip.mp4cpsqli');
+    expect(ui.actor.getSnapshot().matches('idle')).toBe(true);
+    ui.actor.send({ type: 'app.cancel' });
+    await flush();
+    expect(ui.actor.getSnapshot().status).toBe('active');
+    expect(ui.actor.getSnapshot().matches('idle')).toBe(true);
+    expectIdleView(ui.frame());
+    expect(ui.onExit).not.toHaveBeenCalled();
+  });
+
+  test('Esc in idle quits: the actor reaches quit and onExit is called', async () => {
+    const ui = await open();
+    await ui.press(KEYS.escape);
+    await waitFor(ui.actor, (s) => s.status === 'done', { timeout: 1000 });
+    await ui.waitFor(() => ui.onExit.mock.calls.length === 1);
+    expect(ui.actor.getSnapshot().value).toBe('quit');
+  });
+
+  test('Ctrl-C in idle quits', async () => {
+    const ui = await open();
+    await ui.press(KEYS.ctrlC);
+    await waitFor(ui.actor, (s) => s.status === 'done', { timeout: 1000 });
+    await ui.waitFor(() => ui.onExit.mock.calls.length === 1);
+  });
+});
+
+describe('running', () => {
+  test('Enter starts: Start disabled, Cancel shown, running keys; progress appears after a tick', async () => {
+    const ui = await open();
+    await ui.press(KEYS.enter);
+    let frame = await ui.waitFor('stage upscale');
+    expectRunningView(frame);
+    expect(ui.actor.getSnapshot().matches({ running: 'active' })).toBe(true);
+    expect(keyBar(frame)).toBe('c Cancel  p Pause/Resume  s Skip  i statechart  l log  q quit');
+    expect(frame).toContain('clip.mp4 → out.mp4');
+    expect(frame).toContain('app.running.active › job processing › stage upscale');
+    expect(frame).not.toContain('frames 12/48');
+
+    await ui.stub.whenUpscaling();
+    ui.stub.tick();
+    frame = await ui.waitFor('frames 12/48');
+    expect(frame).toContain('fps 2.5');
+    expect(frame).toContain('ETA 00:14');
+    expect(frame).toContain('25%');
+    expect(frame).toMatch(/█{8}░{22}/);
+    expectRunningView(frame);
+  });
+
+  test('c while running cancels back to idle: form, Start enabled, Cancel hidden, outcome cancelled', async () => {
+    const ui = await open({ ignoreStop: true, request: { graceMs: 150 } });
+    await ui.press(KEYS.enter);
+    await ui.waitFor('stage upscale');
+    await ui.stub.whenUpscaling();
+    ui.stub.tick();
+    await ui.waitFor('frames 12/48');
+
+    await ui.press('c');
+    let frame = await ui.waitFor('Cancelling…');
+    expect(ui.actor.getSnapshot().matches({ running: 'cancelling' })).toBe(true);
+    expect(frame).not.toContain('forcing');
+    expect(keyBar(frame)).toContain('c Force');
+    expect(keyBar(frame)).not.toMatch(/s Skip|p Pause/);
+
+    // The stub ignores work.stop: the stage's grace timer kills it.
+    frame = await ui.waitFor('Last run: cancelled');
+    expectIdleView(frame);
+    expect(ui.actor.getSnapshot().matches('idle')).toBe(true);
+    expect(ui.actor.getSnapshot().context.forced).toBe(false);
+    expect(ui.stub.commands).toEqual(['upscale:work.stop', 'upscale:work.kill']);
+    expect(ui.stub.upscaling()).toBe(false);
+  });
+
+  test('a second c while cancelling forces, and the app still ends idle', async () => {
+    const ui = await open({ ignoreStop: true, request: { graceMs: 60_000 } });
+    await ui.press(KEYS.enter);
+    await ui.waitFor('stage upscale');
+    await ui.press('c');
+    await ui.waitFor('Cancelling…');
+    expect(ui.actor.getSnapshot().context.forced).toBe(false);
+    expect(ui.stub.commands).toEqual(['upscale:work.stop']);
+
+    await ui.press('c');
+    const frame = await ui.waitFor('Last run: cancelled');
+    expect(ui.actor.getSnapshot().context.forced).toBe(true);
+    expect(ui.stub.commands).toEqual(['upscale:work.stop', 'upscale:work.kill']);
+    expectIdleView(frame);
+    expect(ui.actor.getSnapshot().matches('idle')).toBe(true);
+
+    // Back in idle, c is text again and nothing breaks.
+    await ui.press('c');
+    await ui.waitFor('clip.mp4c');
+    expect(ui.actor.getSnapshot().matches('idle')).toBe(true);
+  });
+
+  test('while forcing, the view says so and c is no longer offered; Esc cancels too', async () => {
+    // Work that ignores SIGTERM and takes a while to die after SIGKILL.
+    const ui = await open({ ignoreStop: true, stopDelayMs: 150, request: { graceMs: 60_000 } });
+    await ui.press(KEYS.enter);
+    await ui.waitFor('stage upscale');
+    await ui.press(KEYS.escape);
+    await ui.waitFor('Cancelling…');
+    await ui.press(KEYS.escape);
+    const frame = await ui.waitFor('Cancelling… forcing');
+    expect(ui.actor.getSnapshot().context.forced).toBe(true);
+    expect(keyBar(frame)).not.toContain('c Force');
+    expect(keyBar(frame)).toContain('q quit');
+    await ui.waitFor('Last run: cancelled');
+    expect(ui.actor.getSnapshot().matches('idle')).toBe(true);
+  });
+
+  test('Ctrl-C while running cancels (it does not quit)', async () => {
+    const ui = await open();
+    await ui.press(KEYS.enter);
+    await ui.waitFor('stage upscale');
+    await ui.press(KEYS.ctrlC);
+    await ui.waitFor('Last run: cancelled');
+    expect(ui.actor.getSnapshot().matches('idle')).toBe(true);
+    expect(ui.onExit).not.toHaveBeenCalled();
+  });
+
+  test('a failed run shows failed and its message; a done run shows done; Start runs again', async () => {
+    const ui = await open();
+    await ui.press(KEYS.enter);
+    await ui.waitFor('stage upscale');
+    await ui.stub.whenUpscaling();
+    ui.stub.fail('decoder crashed at frame 7');
+    let frame = await ui.waitFor('Last run: failed — decoder crashed at frame 7');
+    expectIdleView(frame);
+
+    await ui.press(KEYS.enter);
+    frame = await ui.waitFor('stage upscale');
+    expectRunningView(frame);
+    expect(frame).not.toContain('Last run');
+    await ui.stub.whenUpscaling();
+    for (let n = 0; n < 4; n++) ui.stub.tick();
+    frame = await ui.waitFor('Last run: done — out.mp4 (48 frames)');
+    expectIdleView(frame);
+    expect(frame).not.toContain('failed');
+
+    await ui.press(KEYS.enter);
+    frame = await ui.waitFor('stage upscale');
+    expectRunningView(frame);
+    expect(ui.actor.getSnapshot().context.runCount).toBe(3);
+  });
+
+  test('q while running cancels first, then the actor reaches quit and onExit is called', async () => {
+    const ui = await open({ ignoreStop: true, request: { graceMs: 100 } });
+    await ui.press(KEYS.enter);
+    await ui.waitFor('stage upscale');
+    await ui.press('q');
+    await ui.waitFor('Cancelling…');
+    expect(ui.onExit).not.toHaveBeenCalled();
+    expect(ui.actor.getSnapshot().status).toBe('active');
+
+    await waitFor(ui.actor, (s) => s.status === 'done', { timeout: 2000 });
+    expect(ui.actor.getSnapshot().value).toBe('quit');
+    expect(ui.actor.getSnapshot().context.lastResult?.items[0]?.status).toBe('cancelled');
+    expect(ui.stub.commands).toEqual(['upscale:work.stop', 'upscale:work.kill']);
+    await ui.waitFor(() => ui.onExit.mock.calls.length === 1);
+    await ui.press('x');
+    expect(ui.onExit).toHaveBeenCalledTimes(1);
+  });
+
+  test('p pauses and resumes the stage', async () => {
+    const ui = await open();
+    await ui.press(KEYS.enter);
+    await ui.waitFor('stage upscale');
+    await ui.press('p');
+    await ui.waitFor('Paused');
+    expect(ui.actor.getSnapshot().context.paused).toBe(true);
+    expect(ui.stub.commands).toEqual(['upscale:work.pause']);
+    await ui.press('p');
+    await ui.waitFor((f) => !f.includes('Paused'));
+    expect(ui.stub.commands).toEqual(['upscale:work.pause', 'upscale:work.resume']);
+  });
+
+  test('several items are listed with their statuses; s skips the current one', async () => {
+    const ui = await open({ form: { input: 'a.mp4, b.mp4, c.mp4', output: 'out.mp4', scale: '4', model: 'm', device: 'auto' } });
+    await ui.press(KEYS.enter);
+    let frame = await ui.waitFor('stage upscale');
+    expect(frame).toContain('1. a.mp4 running');
+    expect(frame).toContain('2. b.mp4 pending');
+    expect(frame).toContain('3. c.mp4 pending');
+
+    await ui.press('s');
+    frame = await ui.waitFor('2. b.mp4 running');
+    expect(frame).toContain('1. a.mp4 cancelled');
+    expect(frame).toContain('b.mp4 → 2-out.mp4');
+
+    await ui.stub.whenUpscaling();
+    for (let n = 0; n < 4; n++) ui.stub.tick();
+    await ui.waitFor('3. c.mp4 running');
+    await ui.press('c');
+    frame = await ui.waitFor('Last run:');
+    expect(frame).toContain('Last run: cancelled — 1 done, 2 cancelled');
+    expect(frame).toContain('b.mp4: done — 2-out.mp4 (48 frames)');
+  });
+
+  test('i toggles the statechart panel with the live actor tree', async () => {
+    const ui = await open();
+    await ui.press(KEYS.enter);
+    await ui.waitFor('stage upscale');
+    expect(ui.frame()).not.toContain('Statechart');
+    await ui.press('i');
+    const frame = await ui.waitFor('Statechart');
+    expect(frame).toContain('app running.active (run 1)');
+    expect(frame).toContain('└ batch running (item 1/1)');
+    expect(frame).toContain('└ job r1-1 processing');
+    expect(frame).toContain('└ workdir active');
+    expect(frame).toContain('└ stage upscale active.running');
+    await ui.press('i');
+    await ui.waitFor((f) => !f.includes('Statechart'));
+  });
+});

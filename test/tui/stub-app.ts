@@ -1,0 +1,154 @@
+import { createActor, fromCallback, type Actor } from 'xstate';
+import { appMachine } from '../../src/machines/app.js';
+import { batchMachine } from '../../src/machines/batch.js';
+import { jobMachine } from '../../src/machines/job.js';
+import { stageMachine } from '../../src/machines/stage.js';
+import type { FormValues } from '../../src/tui/form.js';
+import type { JobOptions, StageName, StartRequest, WorkCommand, WorkEvent } from '../../src/machines/types.js';
+
+/**
+ * The real app/batch/job/stage machines with stub work actors: no processes, no files.
+ * probe and assemble finish by themselves (next macrotask); upscale reports progress only when
+ * the test calls `tick()` and finishes after `ticks` of them, or fails on `fail()`.
+ * On `work.stop` a stub stops (next macrotask) unless `ignoreStop` is set: then only `work.kill`
+ * (a force, or the stage's grace timer) stops it, like a process that ignores SIGTERM;
+ * `stopDelayMs` delays the `work.stopped` report.
+ */
+export interface StubOptions {
+  readonly frames?: number;
+  readonly ticks?: number;
+  readonly ignoreStop?: boolean;
+  /** How long a stub takes to report `work.stopped` once told to stop or die. */
+  readonly stopDelayMs?: number;
+}
+
+interface LiveWork {
+  readonly stage: StageName;
+  readonly sendBack: (event: WorkEvent) => void;
+  ticked: number;
+  ended: boolean;
+}
+
+export interface StubApp {
+  readonly machine: typeof appMachine;
+  /** Every command any stub work actor received, in order, e.g. `upscale:work.stop`. */
+  readonly commands: string[];
+  /** One progress report from the live upscale work; the last one of `ticks` finishes it. */
+  tick(): void;
+  /** The live upscale work fails with this message. */
+  fail(message: string): void;
+  /** Whether an upscale work actor is live (started and not ended). */
+  upscaling(): boolean;
+  /** Resolves once an upscale work actor is live. */
+  whenUpscaling(): Promise<void>;
+}
+
+export function createStubApp(options: StubOptions = {}): StubApp {
+  const frames = options.frames ?? 48;
+  const ticks = options.ticks ?? 4;
+  const commands: string[] = [];
+  const live: LiveWork[] = [];
+
+  const end = (work: LiveWork, event: WorkEvent): void => {
+    if (work.ended) return;
+    work.ended = true;
+    live.splice(live.indexOf(work), 1);
+    work.sendBack(event);
+  };
+
+  const workFor = (stage: StageName) =>
+    fromCallback<WorkCommand, unknown>(({ sendBack, receive }) => {
+      const work: LiveWork = { stage, sendBack: (event) => sendBack(event), ticked: 0, ended: false };
+      live.push(work);
+      sendBack({ type: 'work.started' } satisfies WorkEvent);
+      if (stage === 'probe') setTimeout(() => end(work, { type: 'work.done', result: { media: { frameCount: frames }, model: { name: 'stub' } } }), 0);
+      if (stage === 'assemble') setTimeout(() => end(work, { type: 'work.done', result: undefined }), 0);
+      receive((command) => {
+        commands.push(`${stage}:${command.type}`);
+        if (command.type === 'work.kill' || (command.type === 'work.stop' && !options.ignoreStop)) {
+          setTimeout(() => end(work, { type: 'work.stopped' }), options.stopDelayMs ?? 0);
+        }
+      });
+      // Stopped from outside (the job ended some other way): nothing left to do.
+      return () => {
+        work.ended = true;
+        const at = live.indexOf(work);
+        if (at >= 0) live.splice(at, 1);
+      };
+    });
+
+  const stage = (name: StageName) => stageMachine.provide({ actors: { work: workFor(name) } });
+  // Owns no folder here: does nothing, never ends, stopped with its job.
+  const workdir = fromCallback<{ type: 'never' }, { jobDir: string }>(() => undefined);
+
+  const machine = appMachine.provide({
+    actors: {
+      batch: batchMachine.provide({
+        actors: { job: jobMachine.provide({ actors: { probe: stage('probe'), upscale: stage('upscale'), assemble: stage('assemble'), workdir } }) },
+      }),
+    },
+  });
+
+  const upscale = (): LiveWork | undefined => live.find((work) => work.stage === 'upscale' && !work.ended);
+
+  return {
+    machine,
+    commands,
+    tick() {
+      const work = upscale();
+      if (!work) throw new Error('no upscale work is live');
+      work.ticked += 1;
+      const done = Math.round((frames * work.ticked) / ticks);
+      const fps = 2.5 * work.ticked;
+      work.sendBack({ type: 'work.progress', progress: { done, total: frames, fps, etaSec: (frames - done) / fps } });
+      if (work.ticked >= ticks) end(work, { type: 'work.done', result: { video: 'video.mkv', frames } });
+    },
+    fail(message) {
+      const work = upscale();
+      if (!work) throw new Error('no upscale work is live');
+      end(work, { type: 'work.failed', error: { kind: 'runtime', message } });
+    },
+    upscaling: () => upscale() !== undefined,
+    whenUpscaling: async () => {
+      await waitUntil(() => upscale() !== undefined, Boolean, 'upscale work');
+    },
+  };
+}
+
+export type AppActorOf = Actor<typeof appMachine>;
+
+export function startApp(stub: StubApp): AppActorOf {
+  return createActor(stub.machine).start();
+}
+
+export const OPTIONS: JobOptions = { scale: 4, device: 'cpu', overwrite: false, tempRoot: '/tmp/upframe-tui-test', graceMs: 60_000 };
+
+export const FORM: FormValues = { input: 'clip.mp4', output: 'out.mp4', scale: '4', model: 'realesr-general-x4v3', device: 'auto' };
+
+/** The test's request builder: inputs separated by commas; an empty input is an error. */
+export function makeRequest(form: FormValues, options: Partial<JobOptions> = {}): StartRequest | { error: string } {
+  const inputs = form.input
+    .split(',')
+    .map((input) => input.trim())
+    .filter((input) => input !== '');
+  if (inputs.length === 0) return { error: 'Input: give a video file' };
+  if (form.output.trim() === '') return { error: 'Output: give a file name' };
+  const items = inputs.map((input, n) => ({ input, output: inputs.length === 1 ? form.output : `${n + 1}-${form.output}` }));
+  return { items, options: { ...OPTIONS, ...options, scale: form.scale === '2' ? 2 : 4, device: form.device, model: form.model } };
+}
+
+/** Lets timers, Ink's input handling and React's commit run. */
+export function flush(ms = 20): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Polls `read()` until `predicate` holds; fails with the last value seen. */
+export async function waitUntil<T>(read: () => T, predicate: (value: T) => boolean, what = 'condition', timeoutMs = 2000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const value = read();
+    if (predicate(value)) return value;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}; last:\n${String(value)}`);
+    await flush(5);
+  }
+}
