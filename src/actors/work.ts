@@ -44,6 +44,7 @@ export function defineWork<Input, Result>(name: string, run: WorkFunction<Input,
     const abort = new AbortController();
     const meter = new RateMeter();
     let stopping = false;
+    let paused = false;
     let committed = false;
     let finished = false;
     const report = (event: WorkEvent): void => {
@@ -76,6 +77,7 @@ export function defineWork<Input, Result>(name: string, run: WorkFunction<Input,
         if (stopping) throw new StoppedError();
         const owned = spawnOwned({ ...request, owner });
         processes.push(owned);
+        if (paused) owned.kill('SIGSTOP');
         return owned;
       },
       lease: async (device) => {
@@ -127,9 +129,11 @@ export function defineWork<Input, Result>(name: string, run: WorkFunction<Input,
           void settle({ type: 'work.stopped' });
           return;
         case 'work.pause':
+          paused = true;
           killAll('SIGSTOP');
           return;
         case 'work.resume':
+          paused = false;
           killAll('SIGCONT');
           return;
       }

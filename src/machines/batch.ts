@@ -85,7 +85,8 @@ export const batchMachine = setup({
     recordPhase: assign({
       entries: ({ context, event }) => {
         const e = event as JobPhaseEvent;
-        return patchItem(context.entries, e.jobId, { phase: e.phase, stage: e.stage });
+        // A new phase starts its own count: the last stage's numbers would mislead.
+        return patchItem(context.entries, e.jobId, { phase: e.phase, stage: e.stage, progress: undefined });
       },
     }),
     recordProgress: assign({

@@ -1,4 +1,4 @@
-import { assign, fromCallback, sendParent, sendTo, setup, type ActorRefFrom, type DoneActorEvent } from 'xstate';
+import { assign, enqueueActions, fromCallback, sendParent, sendTo, setup, type ActorRefFrom, type DoneActorEvent } from 'xstate';
 import type { JobError } from '../services/errors.js';
 import type { MediaInfo } from '../services/ffmpeg/probe.js';
 import type { ResolvedModel } from '../services/models.js';
@@ -39,6 +39,8 @@ interface JobContext extends JobInput {
   readonly upscale?: UpscaleResult;
   readonly error?: JobError;
   readonly status?: JobOutput['status'];
+  /** A stage spawned while the job is paused starts paused. */
+  readonly paused?: boolean;
 }
 
 export type JobEvent =
@@ -121,8 +123,12 @@ export const jobMachine = setup({
     }),
     cancelStage: sendTo(({ context }) => context.stageRef!, { type: 'stage.cancel' }),
     forceStage: sendTo(({ context }) => context.stageRef!, { type: 'stage.force' }),
-    pauseStage: sendTo(({ context }) => context.stageRef!, { type: 'stage.pause' }),
+    pauseStage: enqueueActions(({ context, enqueue }) => {
+      if (context.paused) enqueue.sendTo(context.stageRef!, { type: 'stage.pause' });
+    }),
     resumeStage: sendTo(({ context }) => context.stageRef!, { type: 'stage.resume' }),
+    markPaused: assign({ paused: true }),
+    markResumed: assign({ paused: false }),
     recordProbe: assign({ probe: ({ event }) => stageOutput(event)?.result as ProbeResult }),
     recordUpscale: assign({ upscale: ({ event }) => stageOutput(event)?.result as UpscaleResult }),
     recordError: assign({ error: ({ event }) => (event.type === 'workdir.failed' ? event.error : stageOutput(event)?.error) }),
@@ -152,10 +158,12 @@ export const jobMachine = setup({
   on: {
     'stage.progress': { actions: ['recordProgress', 'reportProgress'] },
     'workdir.failed': { target: '.failing', actions: 'recordError' },
+    'job.pause': { actions: ['markPaused', 'pauseStage'] },
+    'job.resume': { actions: ['markResumed', 'resumeStage'] },
   },
   states: {
     probing: {
-      entry: ['spawnProbe', { type: 'reportPhase', params: { phase: 'probing' } }],
+      entry: ['spawnProbe', 'pauseStage', { type: 'reportPhase', params: { phase: 'probing' } }],
       on: {
         'job.cancel': 'cancelling',
         'job.force': 'cancelling',
@@ -171,12 +179,10 @@ export const jobMachine = setup({
       always: 'processing',
     },
     processing: {
-      entry: ['spawnUpscale', { type: 'reportPhase', params: { phase: 'processing' } }],
+      entry: ['spawnUpscale', 'pauseStage', { type: 'reportPhase', params: { phase: 'processing' } }],
       on: {
         'job.cancel': 'cancelling',
         'job.force': 'cancelling',
-        'job.pause': { actions: 'pauseStage' },
-        'job.resume': { actions: 'resumeStage' },
         'xstate.done.actor.upscale': [
           { guard: 'stageDone', target: 'assembling', actions: 'recordUpscale' },
           { guard: 'stageCancelled', target: 'cancelled' },
@@ -185,7 +191,7 @@ export const jobMachine = setup({
       },
     },
     assembling: {
-      entry: ['spawnAssemble', { type: 'reportPhase', params: { phase: 'assembling' } }],
+      entry: ['spawnAssemble', 'pauseStage', { type: 'reportPhase', params: { phase: 'assembling' } }],
       on: {
         'job.cancel': 'cancelling',
         'job.force': 'cancelling',
@@ -199,6 +205,8 @@ export const jobMachine = setup({
     cancelling: {
       entry: ['cancelStage', { type: 'reportPhase', params: { phase: 'cancelling' } }],
       on: {
+        'job.pause': {},
+        'job.resume': {},
         'job.force': { actions: 'forceStage' },
         'xstate.done.actor.*': [
           { guard: 'outputCommitted', target: 'done' },
@@ -210,6 +218,8 @@ export const jobMachine = setup({
     failing: {
       entry: ['cancelStage', { type: 'reportPhase', params: { phase: 'failing' } }],
       on: {
+        'job.pause': {},
+        'job.resume': {},
         'job.force': { actions: 'forceStage' },
         'xstate.done.actor.*': 'failed',
       },

@@ -87,12 +87,12 @@ export const stageMachine = setup({
         'work.failed': 'failed',
       },
       states: {
-        starting: { on: { 'work.started': 'running' } },
+        starting: { on: { 'work.started': 'running', 'stage.pause': 'paused' } },
         running: { on: { 'stage.pause': 'paused' } },
         paused: {
           entry: 'pauseWork',
           exit: 'resumeWork',
-          on: { 'stage.resume': 'running' },
+          on: { 'stage.resume': 'running', 'work.started': {} },
         },
       },
     },

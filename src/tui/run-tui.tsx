@@ -30,7 +30,7 @@ function initialForm(options: TuiOptions): FormValues {
   return {
     input,
     output: item?.output ?? options.form?.output ?? defaultOutput(input),
-    scale: jobOptions?.scale === 2 ? '2' : '4',
+    scale: jobOptions?.scale === undefined ? 'model' : jobOptions.scale === 2 ? '2' : '4',
     model: jobOptions?.model ?? '',
     device: jobOptions?.device ?? 'auto',
   };
@@ -46,7 +46,7 @@ export async function runTui(options: TuiOptions): Promise<number> {
       return startRequest([form.input].filter(Boolean), {
         output: form.output || undefined,
         model: form.model || undefined,
-        scale: form.scale,
+        scale: form.scale === 'model' ? undefined : form.scale,
         device: form.device,
         tile: base?.tile === undefined ? undefined : String(base.tile),
         crf: base?.crf === undefined ? undefined : String(base.crf),

@@ -52,7 +52,7 @@ describe('idle', () => {
     await ui.waitFor('out.mp4x');
     await ui.press(KEYS.down);
     expect(keyBar(await ui.waitFor('←/→ change'))).toContain('←/→ change');
-    await ui.press(KEYS.right);
+    await ui.press(KEYS.left);
     await ui.waitFor(/Scale\s+‹ 2 ›/);
     await ui.press(KEYS.shiftTab, KEYS.backspace, KEYS.up, 'a');
     await ui.waitFor('clip.mkva');

@@ -46,7 +46,8 @@ describe('form', () => {
     expect(typeInto(form, 0, 'x').input).toBe('ax');
     expect(deleteBack(form, 1).output).toBe('');
     expect(deleteBack(form, 2)).toBe(form);
-    expect(cycleChoice(form, 2, 1).scale).toBe('2');
+    expect(cycleChoice(form, 2, 1).scale).toBe('model');
+    expect(cycleChoice(form, 2, -1).scale).toBe('2');
     expect(cycleChoice(form, 4, 1).device).toBe('cpu');
     expect(cycleChoice(form, 4, -1).device).toBe('cuda');
     expect(cycleChoice(form, 0, 1)).toBe(form);

@@ -98,6 +98,21 @@ describe('app machine', () => {
     expect(idle.context.lastResult?.items[0].status).toBe('done');
   });
 
+  it('pause holds across stages: a stage started while paused starts paused', async () => {
+    const world = createStubWorld();
+    const actor = start(world);
+    await tick();
+    actor.send({ type: 'app.pause' });
+    expect(world.log).toEqual(['probe:work.pause']);
+    world.complete();
+    await tick();
+    expect(world.log.filter((l) => l.startsWith('upscale'))).toEqual(['upscale:work.pause']);
+    actor.send({ type: 'app.pause' });
+    expect(world.log.at(-1)).toBe('upscale:work.resume');
+    actor.send({ type: 'app.cancel' });
+    await waitFor(actor, (s) => s.matches('idle'));
+  });
+
   it('a work folder that cannot be made fails the job after tearing its stage down', async () => {
     const world = createStubWorld({ failWorkdir: true });
     const actor = start(world);
