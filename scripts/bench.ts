@@ -1,0 +1,156 @@
+/**
+ * `npm run bench`: JSON on stdout. Every ratio is measured side by side in this one run.
+ *  - pipeline fps (decode → host → encode, x4v3) vs a bare onnxruntime-node loop over the same frames, same tiling
+ *  - cancel latency over N cancels at random moments
+ *  - orchestrator peak RSS (VmHWM) for a short clip and a 10× longer one
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createActor } from 'xstate';
+import { liveAppMachine } from '../src/app.js';
+import { newRunId } from '../src/cli/options.js';
+import type { BatchItem } from '../src/machines/batch.js';
+import type { JobOptions } from '../src/machines/types.js';
+import { resolveModel } from '../src/services/models.js';
+import { createUpscaler } from '../src/services/upscaler.js';
+import { BIN } from '../test/helpers/cli.js';
+import { ffmpeg, makeClip } from '../test/helpers/media.js';
+import { nearestModel } from '../test/helpers/models.js';
+import { scratchDir } from '../test/helpers/app.js';
+
+const args = new Map(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=') as [string, string]));
+const SIZE = args.get('size') ?? '160x90';
+const FRAMES = Number(args.get('frames') ?? 48);
+const CANCELS = Number(args.get('cancels') ?? 20);
+const dir = scratchDir('upframe-bench-');
+const tempRoot = join(dir, 'tmp');
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+function options(extra: Partial<JobOptions> = {}): JobOptions {
+  return { device: 'cpu', overwrite: true, tempRoot, graceMs: 500, ...extra };
+}
+
+interface Timed {
+  readonly item: BatchItem | undefined;
+  readonly firstFrameAt?: number;
+  readonly lastFrameAt?: number;
+}
+
+/** Runs one job in-process; resolves when the app is idle again. */
+function runJob(input: string, output: string, jobOptions: JobOptions, cancelAfterMs?: number) {
+  const actor = createActor(liveAppMachine).start();
+  let firstFrameAt: number | undefined;
+  let lastFrameAt: number | undefined;
+  let cancelSentAt: number | undefined;
+  const ended = new Promise<Timed & { idleAt: number }>((resolve) => {
+    actor.subscribe((s) => {
+      const item = s.context.items[0];
+      if (item?.stage === 'upscale' && item.progress) {
+        if (item.progress.done === 0) firstFrameAt ??= performance.now();
+        if (item.progress.done > 0) lastFrameAt = performance.now();
+      }
+      if (s.matches('idle') && s.context.lastResult) resolve({ item: s.context.items[0], firstFrameAt, lastFrameAt, idleAt: performance.now() });
+    });
+  });
+  actor.send({ type: 'app.start', request: { runId: newRunId(), items: [{ input, output }], options: jobOptions } });
+  if (cancelAfterMs !== undefined) {
+    setTimeout(() => {
+      if (actor.getSnapshot().matches('idle')) return;
+      cancelSentAt = performance.now();
+      actor.send({ type: 'app.cancel' });
+    }, cancelAfterMs);
+  }
+  return ended.then((r) => {
+    actor.stop();
+    return { ...r, cancelSentAt };
+  });
+}
+
+async function pipelineVsBare() {
+  const input = makeClip(dir, 'bench.mp4', { size: SIZE, seconds: FRAMES / 24 });
+  const [w, h] = SIZE.split('x').map(Number);
+  const model = resolveModel(undefined);
+  const tile = model.tile.defaultSize;
+
+  const pipeline = await runJob(input, join(dir, 'bench.out.mp4'), options({ tile }));
+  const frames = pipeline.item?.frames ?? FRAMES;
+  // From the host's first report (model loaded) to its last frame: the steady-state rate.
+  const pipelineFps = (frames - 1) / (((pipeline.lastFrameAt ?? 0) - (pipeline.firstFrameAt ?? 0)) / 1000);
+
+  const raw = execFileSync(ffmpeg.ffmpeg, ['-v', 'error', '-i', input, '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'], { maxBuffer: 1 << 30 });
+  const frameBytes = w * h * 3;
+  const upscaler = await createUpscaler({ modelPath: model.path, device: 'cpu', tileSize: tile, overlap: model.tile.overlap, scale: model.scale });
+  await upscaler.upscale(raw.subarray(0, frameBytes), w, h);
+  const started = performance.now();
+  for (let i = 1; i < frames; i++) await upscaler.upscale(raw.subarray(i * frameBytes, (i + 1) * frameBytes), w, h);
+  const bareFps = (frames - 1) / ((performance.now() - started) / 1000);
+  await upscaler.release();
+  return { size: SIZE, frames, tile, pipelineFps: round(pipelineFps), bareFps: round(bareFps), ratio: round(pipelineFps / bareFps), goal: 0.95 };
+}
+
+async function cancelLatency() {
+  const input = makeClip(dir, 'cancel.mp4', { size: '96x54', seconds: 2 });
+  const latencies: number[] = [];
+  const moments: number[] = [];
+  for (let i = 0; i < CANCELS; i++) {
+    const at = Math.random() * 2500;
+    const r = await runJob(input, join(dir, `cancel-${i}.mp4`), options(), at);
+    if (r.cancelSentAt === undefined || r.item?.status !== 'cancelled') continue;
+    latencies.push(r.idleAt - r.cancelSentAt);
+    moments.push(Math.round(at));
+  }
+  latencies.sort((a, b) => a - b);
+  return {
+    cancels: latencies.length,
+    medianMs: round(latencies[Math.floor(latencies.length / 2)] ?? NaN),
+    maxMs: round(latencies.at(-1) ?? NaN),
+    graceMs: 500,
+    goal: { medianMs: 100, maxMs: 600 },
+    momentsMs: moments,
+  };
+}
+
+function peakRss(input: string, output: string, model: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, 'run', input, '-o', output, '--model', model, '--overwrite', '--json', '--temp-dir', tempRoot], { stdio: 'ignore' });
+    let peak = 0;
+    const sample = () => {
+      try {
+        const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
+        const hwm = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0);
+        peak = Math.max(peak, hwm);
+      } catch {
+        // exited between samples
+      }
+    };
+    const timer = setInterval(sample, 20);
+    child.on('exit', (code) => {
+      clearInterval(timer);
+      if (code !== 0) reject(new Error(`run exited ${code}`));
+      else resolve(peak / 1024);
+    });
+  });
+}
+
+async function orchestratorMemory() {
+  const model = nearestModel(dir, 2);
+  const short = makeClip(dir, 'short.mp4', { size: '320x180', seconds: 2 });
+  const long = makeClip(dir, 'long.mp4', { size: '320x180', seconds: 20 });
+  const shortMb = await peakRss(short, join(dir, 'short.out.mp4'), model);
+  const longMb = await peakRss(long, join(dir, 'long.out.mp4'), model);
+  return { shortClipFrames: 48, longClipFrames: 480, shortPeakMb: round(shortMb), longPeakMb: round(longMb), growth: round(longMb / shortMb), goalMb: 150 };
+}
+
+function round(n: number): number {
+  return Math.round(n * 100) / 100;
+}
+
+log('pipeline vs bare onnxruntime loop…');
+const throughput = await pipelineVsBare();
+log('cancel latency…');
+const cancel = await cancelLatency();
+log('orchestrator memory…');
+const memory = await orchestratorMemory();
+process.stdout.write(`${JSON.stringify({ machine: { cpus: (await import('node:os')).cpus().length, node: process.version, ffmpeg: ffmpeg.source }, throughput, cancel, memory }, null, 2)}\n`);
+process.exit(0);
