@@ -85,6 +85,8 @@ export const upscaleWork = defineWork<UpscaleWork, UpscaleResult>('upscale', asy
     frameCount: media.frameCount,
   });
   const loaded = await ready;
+  if (loaded.fallbackReason) scope.notice(`CUDA is not available, running on the CPU (${loaded.fallbackReason})`);
+  scope.notice(`${model.name === model.path ? 'model' : model.name} ×${loaded.scale} on ${loaded.provider}`);
   const scale = outputScale(options.scale, loaded.scale, model.name);
   scope.progress(0, media.frameCount);
 

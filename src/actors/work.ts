@@ -17,6 +17,7 @@ export interface WorkScope {
   commit(step: () => void): void;
   started(): void;
   progress(done: number, total: number): void;
+  notice(message: string): void;
 }
 
 export type WorkFunction<Input, Result> = (input: Input, scope: WorkScope) => Promise<Result>;
@@ -99,6 +100,7 @@ export function defineWork<Input, Result>(name: string, run: WorkFunction<Input,
       },
       started: () => report({ type: 'work.started' }),
       progress: (done, total) => report({ type: 'work.progress', progress: meter.sample(done, total) }),
+      notice: (message) => report({ type: 'work.notice', message }),
     };
 
     const outcome = run(input, scope);

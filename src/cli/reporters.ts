@@ -29,24 +29,28 @@ function progressText(progress: Progress): string {
  * Watches the app actor's items and calls back on what a reporter prints: a phase entered, a
  * progress sample (at most every `intervalMs` per item), an item ending.
  */
-function watchItems(
-  actor: AppActor,
-  intervalMs: number,
-  on: { phase(item: BatchItem): void; progress(item: BatchItem): void; ended(item: BatchItem): void },
-): () => void {
-  const seen = new Map<string, { phase?: string; status: string; printedAt: number }>();
+export interface ItemWatcher {
+  phase(item: BatchItem): void;
+  progress(item: BatchItem): void;
+  ended(item: BatchItem): void;
+  notice(item: BatchItem, message: string): void;
+}
+
+export function watchItems(actor: AppActor, intervalMs: number, on: ItemWatcher): () => void {
+  const seen = new Map<string, { phase?: string; status: string; printedAt: number; notices: number }>();
   const subscription = actor.subscribe((snapshot) => {
     for (const item of snapshot.context.items) {
-      const before = seen.get(item.id) ?? { status: 'pending', printedAt: 0 };
+      const before = seen.get(`${snapshot.context.runCount}:${item.id}`) ?? { status: 'pending', printedAt: 0, notices: 0 };
       const now = Date.now();
-      const after = { ...before, phase: item.phase, status: item.status };
+      const after = { ...before, phase: item.phase, status: item.status, notices: item.notices?.length ?? 0 };
+      for (const message of item.notices?.slice(before.notices) ?? []) on.notice(item, message);
       if (item.phase && item.phase !== before.phase && !TERMINAL.has(item.status)) on.phase(item);
       if (item.progress && item.status === 'running' && now - before.printedAt >= intervalMs) {
         on.progress(item);
         after.printedAt = now;
       }
       if (TERMINAL.has(item.status) && !TERMINAL.has(before.status)) on.ended(item);
-      seen.set(item.id, after);
+      seen.set(`${snapshot.context.runCount}:${item.id}`, after);
     }
   });
   return () => subscription.unsubscribe();
@@ -56,6 +60,7 @@ function watchItems(
 export function plainReporter(actor: AppActor, write: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): Reporter {
   const stop = watchItems(actor, 1000, {
     phase: (item) => write(`${item.input}: ${item.phase}`),
+    notice: (item, message) => write(`${item.input}: ${message}`),
     progress: (item) => write(`${item.input}: ${item.stage} ${progressText(item.progress!)}`),
     ended: (item) =>
       write(item.status === 'failed' ? `upframe: ${item.error?.message ?? 'failed'}` : `${item.input}: ${item.status}${item.status === 'done' ? ` → ${item.output}` : ''}`),
@@ -79,6 +84,7 @@ export function jsonReporter(actor: AppActor, write: (line: string) => void = (l
     emit({ type: 'job', id: item.id, input: item.input, output: item.output, status: item.status, error: item.error?.message, errorKind: item.error?.kind });
   const stop = watchItems(actor, 250, {
     phase: () => undefined,
+    notice: (item, message) => emit({ type: 'notice', job: item.id, stage: item.stage, message }),
     progress: (item) =>
       emit({ type: 'progress', job: item.id, stage: item.stage, done: item.progress!.done, total: item.progress!.total, fps: item.progress!.fps ?? null, eta: item.progress!.etaSec ?? null }),
     ended: jobEvent,

@@ -1,5 +1,5 @@
 import { assign, sendParent, sendTo, setup, type ActorRefFrom, type DoneActorEvent } from 'xstate';
-import { jobMachine, type JobPhaseEvent, type JobProgressEvent } from './job.js';
+import { jobMachine, type JobNoticeEvent, type JobPhaseEvent, type JobProgressEvent } from './job.js';
 import type { BatchOutput, ItemStatus, JobOptions, JobOutput, Progress, StageName } from './types.js';
 import type { JobError } from '../services/errors.js';
 import { jobDirPath } from '../services/workdir.js';
@@ -14,6 +14,7 @@ export interface BatchItem {
   readonly progress?: Progress;
   readonly frames?: number;
   readonly error?: JobError;
+  readonly notices?: readonly string[];
 }
 
 export interface BatchInput {
@@ -37,6 +38,7 @@ export type BatchEvent =
   | { readonly type: 'batch.resume' }
   | JobProgressEvent
   | JobPhaseEvent
+  | JobNoticeEvent
   | DoneActorEvent<JobOutput>;
 
 export type BatchUpdateEvent = { readonly type: 'batch.update'; readonly items: readonly BatchItem[] };
@@ -95,6 +97,13 @@ export const batchMachine = setup({
         return patchItem(context.entries, e.jobId, { stage: e.stage, progress: e.progress });
       },
     }),
+    recordNotice: assign({
+      entries: ({ context, event }) => {
+        const e = event as JobNoticeEvent;
+        const item = context.entries.find((i) => i.id === e.jobId);
+        return patchItem(context.entries, e.jobId, { notices: [...(item?.notices ?? []), e.message] });
+      },
+    }),
     reportItems: sendParent(({ context }): BatchUpdateEvent => ({ type: 'batch.update', items: context.entries })),
   },
 }).createMachine({
@@ -109,6 +118,7 @@ export const batchMachine = setup({
   on: {
     'job.phase': { actions: ['recordPhase', 'reportItems'] },
     'job.progress': { actions: ['recordProgress', 'reportItems'] },
+    'job.notice': { actions: ['recordNotice', 'reportItems'] },
   },
   states: {
     next: {

@@ -2,7 +2,7 @@ import { assign, enqueueActions, fromCallback, sendParent, sendTo, setup, type A
 import type { JobError } from '../services/errors.js';
 import type { MediaInfo } from '../services/ffmpeg/probe.js';
 import type { ResolvedModel } from '../services/models.js';
-import { stageMachine, type StageOutput, type StageProgressEvent } from './stage.js';
+import { stageMachine, type StageNoticeEvent, type StageOutput, type StageProgressEvent } from './stage.js';
 import type { JobOutput, JobSpec, Progress, StageName } from './types.js';
 
 export interface ProbeResult {
@@ -50,9 +50,11 @@ export type JobEvent =
   | { readonly type: 'job.resume' }
   | { readonly type: 'workdir.failed'; readonly error: JobError }
   | StageProgressEvent
+  | StageNoticeEvent
   | DoneActorEvent<StageOutput>;
 
 export type JobPhaseEvent = { readonly type: 'job.phase'; readonly jobId: string; readonly phase: string; readonly stage?: StageName };
+export type JobNoticeEvent = { readonly type: 'job.notice'; readonly jobId: string; readonly stage: StageName; readonly message: string };
 export type JobProgressEvent = { readonly type: 'job.progress'; readonly jobId: string; readonly stage: StageName; readonly progress: Progress };
 
 function stageOutput(event: JobEvent): StageOutput | undefined {
@@ -139,6 +141,12 @@ export const jobMachine = setup({
       stage: event.type === 'stage.progress' ? event.stage : context.stage!,
       progress: event.type === 'stage.progress' ? event.progress : { done: 0, total: 0 },
     })),
+    reportNotice: sendParent(({ context, event }): JobNoticeEvent => ({
+      type: 'job.notice',
+      jobId: context.id,
+      stage: event.type === 'stage.notice' ? event.stage : context.stage!,
+      message: event.type === 'stage.notice' ? event.message : '',
+    })),
     reportPhase: sendParent(({ context }, params: { phase: string }): JobPhaseEvent => ({
       type: 'job.phase',
       jobId: context.id,
@@ -157,6 +165,7 @@ export const jobMachine = setup({
   initial: 'probing',
   on: {
     'stage.progress': { actions: ['recordProgress', 'reportProgress'] },
+    'stage.notice': { actions: 'reportNotice' },
     'workdir.failed': { target: '.failing', actions: 'recordError' },
     'job.pause': { actions: ['markPaused', 'pauseStage'] },
     'job.resume': { actions: ['markResumed', 'resumeStage'] },

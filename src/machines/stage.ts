@@ -33,6 +33,7 @@ export type StageEvent =
   | { readonly type: 'stage.resume' };
 
 export type StageProgressEvent = { readonly type: 'stage.progress'; readonly stage: StageName; readonly progress: Progress };
+export type StageNoticeEvent = { readonly type: 'stage.notice'; readonly stage: StageName; readonly message: string };
 
 /**
  * One pipeline stage. The work actor is invoked at the root so it outlives `running`: in
@@ -65,6 +66,11 @@ export const stageMachine = setup({
       stage: context.name,
       progress: event.type === 'work.progress' ? event.progress : (context.progress ?? { done: 0, total: 0 }),
     })),
+    reportNotice: sendParent(({ context, event }: { context: StageContext; event: StageEvent }): StageNoticeEvent => ({
+      type: 'stage.notice',
+      stage: context.name,
+      message: event.type === 'work.notice' ? event.message : '',
+    })),
     recordResult: assign({ status: 'done' as const, result: ({ event }) => (event.type === 'work.done' ? event.result : undefined) }),
     recordFailure: assign({ status: 'failed' as const, error: ({ event }) => (event.type === 'work.failed' ? event.error : undefined) }),
     recordCancelled: assign({ status: 'cancelled' as const }),
@@ -76,6 +82,7 @@ export const stageMachine = setup({
   initial: 'active',
   on: {
     'work.progress': { actions: ['recordProgress', 'reportProgress'] },
+    'work.notice': { actions: 'reportNotice' },
   },
   states: {
     active: {

@@ -65,6 +65,8 @@ export type WorkCommand =
 export type WorkEvent =
   | { readonly type: 'work.started' }
   | { readonly type: 'work.progress'; readonly progress: Progress }
+  /** Something the user should read that is not an error (e.g. a CPU fallback). */
+  | { readonly type: 'work.notice'; readonly message: string }
   | { readonly type: 'work.done'; readonly result: unknown }
   | { readonly type: 'work.failed'; readonly error: JobError }
   | { readonly type: 'work.stopped' };

@@ -32,6 +32,8 @@ export interface SpawnRequest {
 
 /** Every child carries this variable, so a leak check can find orphans even after reparenting. */
 export const RUN_MARKER_ENV = 'UPFRAME_RUN_MARKER';
+/** Set on supervised children (and so on theirs), not on the orchestrator's own helpers (tsx's esbuild). */
+export const SUPERVISED_ENV = 'UPFRAME_SUPERVISED';
 
 const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((path) => existsSync(path));
 const registry = new Map<number, OwnedProcess>();
@@ -52,7 +54,7 @@ export function spawnOwned(request: SpawnRequest): OwnedProcess {
     : [request.command, [...request.args]];
   const child = spawn(command, args, {
     stdio: request.stdio ?? ['ignore', 'pipe', 'pipe'],
-    env: { ...(request.env ?? process.env), [RUN_MARKER_ENV]: runMarker() },
+    env: { ...(request.env ?? process.env), [RUN_MARKER_ENV]: runMarker(), [SUPERVISED_ENV]: request.owner },
     cwd: request.cwd,
     detached: true,
   });

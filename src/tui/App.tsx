@@ -11,7 +11,7 @@ import { KeyBar } from './KeyBar.js';
 import { Log } from './Log.js';
 import { Outcome } from './Outcome.js';
 import { Statechart } from './Statechart.js';
-import { cycleChoice, deleteBack, fieldAt, moveFocus, typeInto, type FormValues } from './form.js';
+import { cycleChoice, clearField, deleteBack, fieldAt, moveFocus, typeInto, type FormValues } from './form.js';
 import { statePath } from './format.js';
 import { commandFor, keyHints, type KeyCommand, type KeyMode, type Panel } from './keys.js';
 import type { LogStore } from './log-store.js';
@@ -99,7 +99,13 @@ export function App({ actor, initialForm, makeRequest, autoStart = false, exitOn
       case 'type':
         return updateForm((state) => ({ ...state, error: undefined, values: typeInto(state.values, state.focus, command.text) }));
       case 'backspace':
-        return updateForm((state) => ({ ...state, error: undefined, values: deleteBack(state.values, state.focus) }));
+        return updateForm((state) => {
+          let values = state.values;
+          for (let i = 0; i < command.count; i++) values = deleteBack(values, state.focus);
+          return { ...state, error: undefined, values };
+        });
+      case 'clear':
+        return updateForm((state) => ({ ...state, error: undefined, values: clearField(state.values, state.focus) }));
       case 'none':
         return;
     }

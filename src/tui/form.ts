@@ -53,6 +53,12 @@ export function deleteBack(form: FormValues, index: number): FormValues {
   return { ...form, [field.name]: form[field.name].slice(0, -1) };
 }
 
+/** Ctrl-U, as in a shell: empties a text field. */
+export function clearField(form: FormValues, index: number): FormValues {
+  const field = fieldAt(index);
+  return field.choices ? form : { ...form, [field.name]: '' };
+}
+
 /** ←/→ on a choice field; no change on a text field. */
 export function cycleChoice(form: FormValues, index: number, step: 1 | -1): FormValues {
   const field = fieldAt(index);

@@ -20,7 +20,8 @@ export type KeyCommand =
   | { readonly kind: 'focus'; readonly step: 1 | -1 }
   | { readonly kind: 'cycle'; readonly step: 1 | -1 }
   | { readonly kind: 'type'; readonly text: string }
-  | { readonly kind: 'backspace' }
+  | { readonly kind: 'backspace'; readonly count: number }
+  | { readonly kind: 'clear' }
   | { readonly kind: 'none' };
 
 type KeyFlags = Pick<Key, 'ctrl' | 'meta' | 'shift' | 'escape' | 'return' | 'tab' | 'backspace' | 'delete' | 'upArrow' | 'downArrow' | 'leftArrow' | 'rightArrow'>;
@@ -45,7 +46,10 @@ export function commandFor(mode: KeyMode, input: string, key: KeyFlags): KeyComm
       if (key.rightArrow) return { kind: 'cycle', step: 1 };
       if (key.leftArrow) return { kind: 'cycle', step: -1 };
       // Ink reports the Backspace key of most terminals (DEL, 0x7f) as `delete`.
-      if (key.backspace || key.delete) return { kind: 'backspace' };
+      if (key.backspace || key.delete) return { kind: 'backspace', count: 1 };
+      // A held Backspace can reach us as several DEL bytes in one read.
+      if (/^[\u007f\b]+$/.test(input)) return { kind: 'backspace', count: input.length };
+      if (key.ctrl && input === 'u') return { kind: 'clear' };
       if (key.ctrl || key.meta || input === '') return NONE;
       return { kind: 'type', text: printable(input) };
     case 'active':
@@ -85,7 +89,7 @@ export function keyHints(mode: KeyMode): readonly KeyHint[] {
       return [
         { key: 'Enter', label: 'Start' },
         { key: 'Tab', label: 'next field' },
-        ...(mode.choiceFocused ? [{ key: '←/→', label: 'change' }] : []),
+        ...(mode.choiceFocused ? [{ key: '←/→', label: 'change' }] : [{ key: 'Ctrl-U', label: 'clear' }]),
         { key: 'Esc/Ctrl-C', label: 'quit' },
       ];
     case 'active':

@@ -6,6 +6,8 @@ import { exitCodeOf } from '../cli/outcome.js';
 import { openSession } from '../cli/session.js';
 import { UserError, formatUserError } from '../services/errors.js';
 import { App } from './App.js';
+import { createLogStore } from './log-store.js';
+import { watchItems } from '../cli/reporters.js';
 import type { FormValues } from './form.js';
 
 export interface TuiOptions {
@@ -58,6 +60,13 @@ export async function runTui(options: TuiOptions): Promise<number> {
       return { error: error instanceof UserError ? formatUserError(error) : String(error) };
     }
   };
+  const log = createLogStore();
+  const stopLog = watchItems(session.actor, Number.POSITIVE_INFINITY, {
+    phase: (item) => log.push(`${item.phase} ${item.input}`),
+    notice: (_item, message) => log.push(message),
+    progress: () => undefined,
+    ended: (item) => log.push(`${item.status}${item.error ? `: ${item.error.message}` : ''}`),
+  });
   session.actor.start();
   let resolveExit: () => void = () => undefined;
   const exited = new Promise<void>((resolve) => (resolveExit = resolve));
@@ -69,11 +78,13 @@ export async function runTui(options: TuiOptions): Promise<number> {
       autoStart={options.start}
       exitOnIdle={options.exitOnIdle}
       onExit={resolveExit}
+      log={log}
     />,
     { exitOnCtrlC: false },
   );
   await Promise.race([exited, ink.waitUntilExit()]);
   ink.unmount();
+  stopLog();
   const code = exitCodeOf(session.actor.getSnapshot().context.lastResult);
   session.actor.stop();
   session.close();

@@ -1,15 +1,19 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, basename } from 'node:path';
-import { RUN_MARKER_ENV } from '../../src/services/supervisor.js';
+import { RUN_MARKER_ENV, SUPERVISED_ENV } from '../../src/services/supervisor.js';
 
-/** Pids of live processes carrying this run marker, found through /proc even after reparenting. */
+/**
+ * Pids of live processes that a run started (supervised, carrying this run marker), found through
+ * /proc even after reparenting.
+ */
 export function markedProcesses(marker: string): number[] {
   const found: number[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const environ = readFileSync(`/proc/${entry}/environ`, 'latin1');
-      if (!environ.split('\0').includes(`${RUN_MARKER_ENV}=${marker}`)) continue;
+      const vars = environ.split('\0');
+      if (!vars.includes(`${RUN_MARKER_ENV}=${marker}`) || !vars.some((v) => v.startsWith(`${SUPERVISED_ENV}=`))) continue;
       const stat = readFileSync(`/proc/${entry}/stat`, 'latin1');
       const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
       if (state !== 'Z') found.push(Number(entry));

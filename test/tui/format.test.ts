@@ -69,6 +69,8 @@ describe('keys', () => {
     expect(commandFor(idle, '', { ...NO_KEY, return: true })).toEqual({ kind: 'start' });
     expect(commandFor(idle, '', { ...NO_KEY, escape: true, meta: true })).toEqual({ kind: 'quit' });
     expect(commandFor(idle, 'c', { ...NO_KEY, ctrl: true })).toEqual({ kind: 'quit' });
+    expect(commandFor(idle, '\u007f\u007f\u007f', NO_KEY)).toEqual({ kind: 'backspace', count: 3 });
+    expect(commandFor(idle, 'u', { ...NO_KEY, ctrl: true })).toEqual({ kind: 'clear' });
     expect(commandFor(idle, 'x', { ...NO_KEY, ctrl: true })).toEqual({ kind: 'none' });
     expect(commandFor(idle, 'a\r\nb', NO_KEY)).toEqual({ kind: 'type', text: 'ab' });
   });
@@ -91,7 +93,7 @@ describe('keys', () => {
 
   test('hints list only what works now', () => {
     const text = (hints: ReturnType<typeof keyHints>) => hints.map((h) => `${h.key} ${h.label}`).join('  ');
-    expect(text(keyHints(idle))).toBe('Enter Start  Tab next field  Esc/Ctrl-C quit');
+    expect(text(keyHints(idle))).toBe('Enter Start  Tab next field  Ctrl-U clear  Esc/Ctrl-C quit');
     expect(text(keyHints({ kind: 'idle', choiceFocused: true }))).toContain('←/→ change');
     expect(text(keyHints(active))).toBe('c Cancel  p Pause/Resume  s Skip  i statechart  l log  q quit');
     expect(text(keyHints(cancelling))).toBe('c Force  i statechart  l log  q quit');
