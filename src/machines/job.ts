@@ -169,13 +169,14 @@ export const jobMachine = setup({
     'workdir.failed': { target: '.failing', actions: 'recordError' },
     'job.pause': { actions: ['markPaused', 'pauseStage'] },
     'job.resume': { actions: ['markResumed', 'resumeStage'] },
+    // From every phase; `cancelling` and `failing` override them (the teardown is under way).
+    'job.cancel': '.cancelling',
+    'job.force': '.cancelling',
   },
   states: {
     probing: {
       entry: ['spawnProbe', 'pauseStage', { type: 'reportPhase', params: { phase: 'probing' } }],
       on: {
-        'job.cancel': 'cancelling',
-        'job.force': 'cancelling',
         'xstate.done.actor.probe': [
           { guard: 'stageDone', target: 'planning', actions: 'recordProbe' },
           { guard: 'stageCancelled', target: 'cancelled' },
@@ -190,8 +191,6 @@ export const jobMachine = setup({
     processing: {
       entry: ['spawnUpscale', 'pauseStage', { type: 'reportPhase', params: { phase: 'processing' } }],
       on: {
-        'job.cancel': 'cancelling',
-        'job.force': 'cancelling',
         'xstate.done.actor.upscale': [
           { guard: 'stageDone', target: 'assembling', actions: 'recordUpscale' },
           { guard: 'stageCancelled', target: 'cancelled' },
@@ -202,8 +201,6 @@ export const jobMachine = setup({
     assembling: {
       entry: ['spawnAssemble', 'pauseStage', { type: 'reportPhase', params: { phase: 'assembling' } }],
       on: {
-        'job.cancel': 'cancelling',
-        'job.force': 'cancelling',
         'xstate.done.actor.assemble': [
           { guard: 'stageDone', target: 'done' },
           { guard: 'stageCancelled', target: 'cancelled' },
@@ -216,6 +213,7 @@ export const jobMachine = setup({
       on: {
         'job.pause': {},
         'job.resume': {},
+        'job.cancel': {},
         'job.force': { actions: 'forceStage' },
         'xstate.done.actor.*': [
           { guard: 'outputCommitted', target: 'done' },
@@ -229,6 +227,7 @@ export const jobMachine = setup({
       on: {
         'job.pause': {},
         'job.resume': {},
+        'job.cancel': {},
         'job.force': { actions: 'forceStage' },
         'xstate.done.actor.*': 'failed',
       },

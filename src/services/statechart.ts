@@ -78,12 +78,26 @@ function mermaidLines(node: ChartNode, depth: number): string[] {
   return lines;
 }
 
+/** A root transition applies in every top-level state that is not final and has no handler of its own. */
+function inheritedEdges(root: ChartNode): string[] {
+  const edges: string[] = [];
+  for (const t of root.transitions.filter((r) => r.targets.length > 0)) {
+    for (const state of root.states) {
+      if (state.type === 'final' || state.transitions.some((own) => own.event === t.event)) continue;
+      for (const target of t.targets) edges.push(`  ${mermaidId(state.id)} --> ${mermaidId(target)} : ${t.event}`);
+    }
+  }
+  return edges;
+}
+
 export function toMermaid(machine: AnyStateMachine): string {
   const root = chartOf(machine);
-  const rootTransitions = root.transitions.filter((t) => t.targets.length > 0);
-  const lines = ['stateDiagram-v2', `  %% machine: ${root.id}${root.invoke.length ? ` (invokes ${root.invoke.join(', ')})` : ''}`, ...mermaidLines(root, 1)];
-  for (const t of rootTransitions) for (const target of t.targets) lines.push(`  %% any state --> ${mermaidId(target)} : ${t.event}`);
-  return lines.join('\n');
+  return [
+    'stateDiagram-v2',
+    `  %% machine: ${root.id}${root.invoke.length ? ` (invokes ${root.invoke.join(', ')})` : ''}`,
+    ...mermaidLines(root, 1),
+    ...inheritedEdges(root),
+  ].join('\n');
 }
 
 function xml(text: string): string {
