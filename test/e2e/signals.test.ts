@@ -37,7 +37,7 @@ describe('signals in `upframe run`', () => {
     it(`${signal} cancels: exit 130, a cancelled job event, nothing left`, async () => {
       const { run, output } = runJson(slow);
       await untilUpscaling(run);
-      expect(markedProcesses(run.marker).length).toBeGreaterThan(0);
+      expect(await waitUntil(() => markedProcesses(run.marker).length > 0, 10_000)).toBe(true);
       const sentAt = Date.now();
       run.child.kill(signal);
       const result = await run.result;

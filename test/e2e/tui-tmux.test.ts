@@ -81,7 +81,8 @@ describe('the TUI in a real terminal (tmux)', () => {
 
   it('starts, cancels with c, and is back at a ready idle form with nothing left', async () => {
     const command = [
-      'exec', 'env', `${RUN_MARKER_ENV}=${marker}`, process.execPath, BIN, 'tui', clip, '-o', output, '--model', slow, '--temp-dir', tempRoot,
+      // Ink draws only the last frame when it sees CI set: a person's terminal has no CI variable.
+      'exec', 'env', '-u', 'CI', `${RUN_MARKER_ENV}=${marker}`, process.execPath, BIN, 'tui', clip, '-o', output, '--model', slow, '--temp-dir', tempRoot,
     ].map((part) => `'${part}'`).join(' ');
     tmux('new-session', '-d', '-s', session, '-x', '110', '-y', '32', command);
     const idle = await see(/Enter Start/);
