@@ -1,4 +1,4 @@
-import { existsSync, linkSync, mkdirSync, readdirSync, renameSync, rmSync, unlinkSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { UserError } from './errors.js';
@@ -11,9 +11,44 @@ export function jobDirPath(tempRoot: string, jobId: string): string {
   return join(tempRoot, `job-${jobId}`);
 }
 
+const OWNER_FILE = 'owner';
+
+/** pid and kernel start time: a pid reused by another process does not pass for the owner. */
+function processIdentity(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return `${pid} ${stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]}`;
+  } catch {
+    return undefined;
+  }
+}
+
 export function createJobDir(dir: string): void {
   mkdirSync(dirname(dir), { recursive: true });
   mkdirSync(dir, { mode: 0o700 });
+  writeFileSync(join(dir, OWNER_FILE), processIdentity(process.pid) ?? String(process.pid));
+}
+
+/**
+ * Removes job folders whose owner process is gone: an orchestrator killed with SIGKILL cannot
+ * clean up after itself, so the next job in the same temp root does it.
+ */
+export function sweepStaleJobDirs(tempRoot: string): string[] {
+  const removed: string[] = [];
+  for (const name of listTempRoot(tempRoot).filter((n) => n.startsWith('job-'))) {
+    const dir = join(tempRoot, name);
+    let owner: string;
+    try {
+      owner = readFileSync(join(dir, OWNER_FILE), 'utf8').trim();
+    } catch {
+      continue;
+    }
+    const pid = Number(owner.split(' ')[0]);
+    if (Number.isInteger(pid) && pid > 0 && processIdentity(pid) === owner) continue;
+    removeJobDir(dir);
+    removed.push(dir);
+  }
+  return removed;
 }
 
 /** Synchronous on purpose: it runs inside actor cleanup, which XState does not await. */

@@ -72,6 +72,12 @@ describe('signals in `upframe run`', () => {
     expect(markedProcesses(run.marker)).toEqual([]);
     expect(gone).toBe(true);
     expect(existsSync(output)).toBe(false);
+
+    // A killed orchestrator cannot clean up: the next job in the same temp root removes its folder.
+    expect(jobDirs(tempRoot)).toHaveLength(1);
+    const next = await cli(['run', clip, '-o', join(dir, 'after-kill.mp4'), '--model', fast, '--temp-dir', tempRoot]).result;
+    expect(next.code).toBe(0);
+    expect(jobDirs(tempRoot)).toEqual([]);
   });
 });
 
