@@ -19,8 +19,24 @@ export interface StubWork {
  * The real machines with stage work under the test's control, owning pretend resources. A stop
  * releases them after `stopDelayMs` (a process being reaped); `ignoreStop` makes only `work.kill` work.
  */
-export function createStubWorld(options: { stopDelayMs?: number; ignoreStop?: boolean; failWorkdir?: boolean } = {}) {
+export interface StubWorldOptions {
+  readonly stopDelayMs?: number;
+  readonly ignoreStop?: boolean;
+  readonly failWorkdir?: boolean;
+  /** Stages that finish by themselves on the next macrotask. */
+  readonly autoComplete?: readonly StageName[];
+  /** Frames the pretend input and output have. */
+  readonly frames?: number;
+}
+
+export function createStubWorld(options: StubWorldOptions = {}) {
   const live: StubWork[] = [];
+  const frames = options.frames ?? 10;
+  const results: Record<StageName, unknown> = {
+    probe: { media: { frameCount: frames, width: 8, height: 8 }, model: { name: 'stub' } },
+    upscale: { video: 'video.mkv', frames },
+    assemble: { output: 'out.mp4' },
+  };
   const workdirs = new Set<string>();
   const log: string[] = [];
 
@@ -36,6 +52,7 @@ export function createStubWorld(options: { stopDelayMs?: number; ignoreStop?: bo
       const work: StubWork = { stage, jobDir: (input as { jobDir?: string } | undefined)?.jobDir ?? '', ended: false, stopRequested: false, committed: false, report: (e) => sendBack(e) };
       live.push(work);
       sendBack({ type: 'work.started' });
+      if (options.autoComplete?.includes(stage)) setTimeout(() => finish(work, { type: 'work.done', result: results[stage] }), 0);
       receive((command) => {
         log.push(`${stage}:${command.type}`);
         if (command.type !== 'work.stop' && command.type !== 'work.kill') return;
@@ -66,11 +83,6 @@ export function createStubWorld(options: { stopDelayMs?: number; ignoreStop?: bo
   const machine = appMachine.provide({ actors: { batch: batchMachine.provide({ actors: { job } }) } });
 
   const current = (): StubWork | undefined => live.find((w) => !w.ended && !w.stopRequested);
-  const results: Record<StageName, unknown> = {
-    probe: { media: { frameCount: 10, width: 8, height: 8 }, model: { name: 'stub' } },
-    upscale: { video: 'video.mkv', frames: 10 },
-    assemble: { output: 'out.mp4' },
-  };
 
   return {
     machine,
@@ -79,6 +91,7 @@ export function createStubWorld(options: { stopDelayMs?: number; ignoreStop?: bo
     workdirs,
     log,
     current,
+    finish,
     /** The current stage finishes its work (assemble: after committing the output). */
     complete(): boolean {
       const work = current();

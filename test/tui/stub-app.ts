@@ -1,10 +1,8 @@
-import { createActor, fromCallback, type Actor } from 'xstate';
-import { appMachine } from '../../src/machines/app.js';
-import { batchMachine } from '../../src/machines/batch.js';
-import { jobMachine } from '../../src/machines/job.js';
-import { stageMachine } from '../../src/machines/stage.js';
+import { createActor, type Actor } from 'xstate';
+import type { appMachine } from '../../src/machines/app.js';
 import type { FormValues } from '../../src/tui/form.js';
-import type { JobOptions, StageName, StartRequest, WorkCommand, WorkEvent } from '../../src/machines/types.js';
+import type { JobOptions, StartRequest } from '../../src/machines/types.js';
+import { createStubWorld, type StubWork } from '../helpers/stub-world.js';
 
 /**
  * The real app/batch/job/stage machines with stub work actors: no processes, no files.
@@ -20,13 +18,6 @@ export interface StubOptions {
   readonly ignoreStop?: boolean;
   /** How long a stub takes to report `work.stopped` once told to stop or die. */
   readonly stopDelayMs?: number;
-}
-
-interface LiveWork {
-  readonly stage: StageName;
-  readonly sendBack: (event: WorkEvent) => void;
-  ticked: number;
-  ended: boolean;
 }
 
 export interface StubApp {
@@ -46,67 +37,29 @@ export interface StubApp {
 export function createStubApp(options: StubOptions = {}): StubApp {
   const frames = options.frames ?? 48;
   const ticks = options.ticks ?? 4;
-  const commands: string[] = [];
-  const live: LiveWork[] = [];
-
-  const end = (work: LiveWork, event: WorkEvent): void => {
-    if (work.ended) return;
-    work.ended = true;
-    live.splice(live.indexOf(work), 1);
-    work.sendBack(event);
+  const world = createStubWorld({ ...options, frames, autoComplete: ['probe', 'assemble'] });
+  const ticked = new WeakMap<StubWork, number>();
+  const upscale = (): StubWork | undefined => world.live.find((work) => work.stage === 'upscale' && !work.ended);
+  const liveUpscale = (): StubWork => {
+    const work = upscale();
+    if (!work) throw new Error('no upscale work is live');
+    return work;
   };
 
-  const workFor = (stage: StageName) =>
-    fromCallback<WorkCommand, unknown>(({ sendBack, receive }) => {
-      const work: LiveWork = { stage, sendBack: (event) => sendBack(event), ticked: 0, ended: false };
-      live.push(work);
-      sendBack({ type: 'work.started' } satisfies WorkEvent);
-      if (stage === 'probe') setTimeout(() => end(work, { type: 'work.done', result: { media: { frameCount: frames }, model: { name: 'stub' } } }), 0);
-      if (stage === 'assemble') setTimeout(() => end(work, { type: 'work.done', result: undefined }), 0);
-      receive((command) => {
-        commands.push(`${stage}:${command.type}`);
-        if (command.type === 'work.kill' || (command.type === 'work.stop' && !options.ignoreStop)) {
-          setTimeout(() => end(work, { type: 'work.stopped' }), options.stopDelayMs ?? 0);
-        }
-      });
-      // Stopped from outside (the job ended some other way): nothing left to do.
-      return () => {
-        work.ended = true;
-        const at = live.indexOf(work);
-        if (at >= 0) live.splice(at, 1);
-      };
-    });
-
-  const stage = (name: StageName) => stageMachine.provide({ actors: { work: workFor(name) } });
-  // Owns no folder here: does nothing, never ends, stopped with its job.
-  const workdir = fromCallback<{ type: 'never' }, { jobDir: string }>(() => undefined);
-
-  const machine = appMachine.provide({
-    actors: {
-      batch: batchMachine.provide({
-        actors: { job: jobMachine.provide({ actors: { probe: stage('probe'), upscale: stage('upscale'), assemble: stage('assemble'), workdir } }) },
-      }),
-    },
-  });
-
-  const upscale = (): LiveWork | undefined => live.find((work) => work.stage === 'upscale' && !work.ended);
-
   return {
-    machine,
-    commands,
+    machine: world.machine,
+    commands: world.log,
     tick() {
-      const work = upscale();
-      if (!work) throw new Error('no upscale work is live');
-      work.ticked += 1;
-      const done = Math.round((frames * work.ticked) / ticks);
-      const fps = 2.5 * work.ticked;
-      work.sendBack({ type: 'work.progress', progress: { done, total: frames, fps, etaSec: (frames - done) / fps } });
-      if (work.ticked >= ticks) end(work, { type: 'work.done', result: { video: 'video.mkv', frames } });
+      const work = liveUpscale();
+      const count = (ticked.get(work) ?? 0) + 1;
+      ticked.set(work, count);
+      const done = Math.round((frames * count) / ticks);
+      const fps = 2.5 * count;
+      work.report({ type: 'work.progress', progress: { done, total: frames, fps, etaSec: (frames - done) / fps } });
+      if (count >= ticks) world.finish(work, { type: 'work.done', result: { video: 'video.mkv', frames } });
     },
     fail(message) {
-      const work = upscale();
-      if (!work) throw new Error('no upscale work is live');
-      end(work, { type: 'work.failed', error: { kind: 'runtime', message } });
+      world.finish(liveUpscale(), { type: 'work.failed', error: { kind: 'runtime', message } });
     },
     upscaling: () => upscale() !== undefined,
     whenUpscaling: async () => {
