@@ -19,13 +19,14 @@ function addRunOptions(command: Command): Command {
     .option('--temp-dir <dir>', 'work directory root (default $UPFRAME_TMPDIR or <tmp>/upframe)')
     .option('--grace <ms>', 'grace before SIGKILL for processes that finish something on cancel', '500')
     .option('--json', 'NDJSON events on stdout')
-    .option('--trace <file.jsonl>', 'write every state transition as JSON lines');
+    .option('--trace <file.jsonl>', 'write every state transition as JSON lines')
+    .option('--inspect', 'watch the statecharts live: the TUI panel open, or transitions on stderr');
 }
 
 async function tuiCommand(inputs: string[], flags: RunFlags & { start?: boolean }): Promise<number> {
   const { runTui } = await import('./tui/run-tui.js');
   const request = inputs.length > 0 && flags.output ? startRequest(inputs, flags) : undefined;
-  return runTui({ request, options: jobOptions(flags), trace: flags.trace, start: flags.start ?? false, exitOnIdle: false, form: { input: inputs[0], output: flags.output } });
+  return runTui({ request, options: jobOptions(flags), trace: flags.trace, inspect: flags.inspect, start: flags.start ?? false, exitOnIdle: false, form: { input: inputs[0], output: flags.output } });
 }
 
 async function demoCommand(flags: { json?: boolean }): Promise<number> {

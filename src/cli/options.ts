@@ -1,4 +1,4 @@
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, extname, join, resolve } from 'node:path';
 import { UserError } from '../services/errors.js';
 import { resolveTempRoot } from '../services/workdir.js';
@@ -17,17 +17,19 @@ export interface RunFlags {
   readonly grace?: string;
   readonly json?: boolean;
   readonly trace?: string;
+  /** The live statechart: the TUI's panel open from the start, or transitions on stderr when headless. */
+  readonly inspect?: boolean;
 }
 
 function usage(message: string, tryMessage: string): UserError {
   return new UserError(message, { kind: 'usage', tryMessage });
 }
 
-function integer(flag: string, value: string | undefined, min: number, max: number): number | undefined {
+function integer(flag: string, value: string | undefined, range: { min: number; max: number; example: number }): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < min || n > max) {
-    throw usage(`${flag} expects an integer from ${min} to ${max}, got "${value}"`, `e.g. ${flag} ${min === 0 ? max > 100 ? 256 : 18 : min}`);
+  if (!Number.isInteger(n) || n < range.min || n > range.max) {
+    throw usage(`${flag} expects an integer from ${range.min} to ${range.max}, got "${value}"`, `e.g. ${flag} ${range.example}`);
   }
   return n;
 }
@@ -46,15 +48,17 @@ export function jobOptions(flags: RunFlags): JobOptions {
     model: flags.model,
     scale: scale === undefined ? undefined : (Number(scale) as 2 | 4),
     device: oneOf('--device', flags.device, ['auto', 'cpu', 'cuda'] as const) ?? 'auto',
-    tile: integer('--tile', flags.tile, 0, 8192),
-    crf: integer('--crf', flags.crf, 0, 63),
+    tile: integer('--tile', flags.tile, { min: 0, max: 8192, example: 256 }),
+    crf: integer('--crf', flags.crf, { min: 0, max: 63, example: 18 }),
     overwrite: flags.overwrite ?? false,
     tempRoot: resolveTempRoot(flags.tempDir),
-    graceMs: integer('--grace', flags.grace, 0, 60_000) ?? 500,
+    graceMs: integer('--grace', flags.grace, { min: 0, max: 60_000, example: 500 }) ?? 500,
   };
 }
 
 const VIDEO_EXTENSIONS = new Set(['.mp4', '.m4v', '.mkv', '.mov', '.webm']);
+/** What a folder given as input contributes: files ffmpeg commonly reads as video. */
+const INPUT_EXTENSIONS = new Set([...VIDEO_EXTENSIONS, '.avi', '.wmv', '.flv', '.mpg', '.mpeg', '.ts', '.m2ts', '.mts', '.3gp', '.ogv', '.mxf', '.y4m']);
 
 /** `<dir>/<stem>.upscaled.<ext>`: the input's container when it is one we write, else mp4. */
 export function derivedOutput(input: string, dir: string): string {
@@ -62,20 +66,47 @@ export function derivedOutput(input: string, dir: string): string {
   return join(dir, `${basename(input, extname(input))}.upscaled${VIDEO_EXTENSIONS.has(ext) ? ext : '.mp4'}`);
 }
 
+/** Folders become their video files, sorted by name; anything else is kept for the probe to judge. */
+export function expandInputs(inputs: readonly string[]): string[] {
+  return inputs.flatMap((input) => {
+    if (!existsSync(input) || !statSync(input).isDirectory()) return [input];
+    const videos = readdirSync(input)
+      .filter((name) => INPUT_EXTENSIONS.has(extname(name).toLowerCase()) && statSync(join(input, name)).isFile())
+      .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }))
+      .map((name) => join(input, name));
+    if (videos.length === 0) throw usage(`no video files in the folder ${input}`, `give files with one of ${[...INPUT_EXTENSIONS].join(' ')}`);
+    return videos;
+  });
+}
+
+/** Two inputs named alike (a/x.mp4, b/x.mp4) never write to one output: the later gets -2, -3, … */
+function uniqueOutputs(outputs: readonly string[]): string[] {
+  const taken = new Set<string>();
+  return outputs.map((output) => {
+    let candidate = output;
+    for (let n = 2; taken.has(candidate); n++) {
+      const ext = extname(output);
+      candidate = `${output.slice(0, output.length - ext.length)}-${n}${ext}`;
+    }
+    taken.add(candidate);
+    return candidate;
+  });
+}
+
 function isDirectoryTarget(output: string): boolean {
   return output.endsWith('/') || (existsSync(output) && statSync(output).isDirectory());
 }
 
-export function startRequest(inputs: readonly string[], flags: RunFlags): StartRequest {
-  if (inputs.length === 0) throw usage('no input given', 'upframe run <input> -o <output>');
+export function startRequest(given: readonly string[], flags: RunFlags): StartRequest {
+  if (given.length === 0) throw usage('no input given', 'upframe run <input> -o <output>');
+  const inputs = expandInputs(given);
   if (!flags.output) throw usage('no output given', 'add -o <file> (or -o <dir>/ for several inputs)');
   const options = jobOptions(flags);
   const toDir = isDirectoryTarget(flags.output);
   if (inputs.length > 1 && !toDir) throw usage('several inputs need an output folder', `-o ${flags.output}/`);
-  const items = inputs.map((input) => ({
-    input: resolve(input),
-    output: resolve(toDir ? derivedOutput(input, flags.output!) : flags.output!),
-  }));
+  if (toDir && !existsSync(flags.output)) throw usage(`the output folder ${flags.output} does not exist`, 'create it first');
+  const outputs = uniqueOutputs(inputs.map((input) => resolve(toDir ? derivedOutput(input, flags.output!) : flags.output!)));
+  const items = inputs.map((input, n) => ({ input: resolve(input), output: outputs[n] }));
   return { runId: newRunId(), items, options };
 }
 

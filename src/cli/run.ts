@@ -12,10 +12,11 @@ export function pickFrontEnd(flags: { json?: boolean }): FrontEnd {
 }
 
 /** One-shot run without the TUI: plain lines or NDJSON; resolves to the exit code. */
-export async function runHeadless(request: StartRequest, front: 'plain' | 'json', trace?: string): Promise<number> {
+export async function runHeadless(request: StartRequest, front: 'plain' | 'json', trace?: string, inspect = false): Promise<number> {
   const session = openSession({ trace, handleSignals: true });
   const reporter = front === 'json' ? jsonReporter(session.actor) : plainReporter(session.actor);
   session.onTransition(reporter.transition);
+  if (inspect) session.onTransition((t) => process.stderr.write(`[inspect] ${t.actor}: ${t.from ?? '∅'} → ${t.to} (${t.event})\n`));
   session.actor.start();
   session.actor.send({ type: 'app.start', request });
   await untilRunEnds(session.actor);
@@ -31,7 +32,7 @@ export async function runCommand(inputs: string[], flags: RunFlags): Promise<num
   const front = pickFrontEnd(flags);
   if (front === 'tui') {
     const { runTui } = await import('../tui/run-tui.js');
-    return runTui({ request, trace: flags.trace, start: true, exitOnIdle: true });
+    return runTui({ request, trace: flags.trace, inspect: flags.inspect, start: true, exitOnIdle: true });
   }
-  return runHeadless(request, front, flags.trace);
+  return runHeadless(request, front, flags.trace, flags.inspect);
 }

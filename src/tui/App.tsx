@@ -31,6 +31,8 @@ export interface AppProps {
   /** Called once, when the app actor reaches `quit` or (with exitOnIdle) after a run. */
   readonly onExit?: () => void;
   readonly log?: LogStore;
+  /** `--inspect`: the statechart panel open from the start. */
+  readonly showStatechart?: boolean;
 }
 
 interface FormState {
@@ -43,7 +45,7 @@ interface FormState {
  * The TUI: reads the app actor's state and sends it events. It never spawns or does I/O; every
  * decision about what a key means at machine level (cancel in idle, force) is the machine's.
  */
-export function App({ actor, initialForm, makeRequest, autoStart = false, exitOnIdle = false, onExit, log }: AppProps) {
+export function App({ actor, initialForm, makeRequest, autoStart = false, exitOnIdle = false, onExit, log, showStatechart = false }: AppProps) {
   const { exit } = useApp();
   const snapshot = useSelector(actor, (s) => s);
   const mode = keyModeOf(snapshot);
@@ -57,7 +59,7 @@ export function App({ actor, initialForm, makeRequest, autoStart = false, exitOn
     setForm(formRef.current);
   }, []);
 
-  const [panels, setPanels] = useState<Readonly<Record<Panel, boolean>>>({ statechart: false, log: false });
+  const [panels, setPanels] = useState<Readonly<Record<Panel, boolean>>>({ statechart: showStatechart, log: false });
 
   const start = useCallback(
     (values: FormValues) => {

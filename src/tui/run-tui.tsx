@@ -15,6 +15,7 @@ export interface TuiOptions {
   readonly options?: JobOptions;
   readonly form?: { readonly input?: string; readonly output?: string };
   readonly trace?: string;
+  readonly inspect?: boolean;
   /** Start the request at once. */
   readonly start: boolean;
   /** Leave when the first run ends (`upframe run` in a terminal). */
@@ -44,7 +45,8 @@ export async function runTui(options: TuiOptions): Promise<number> {
   const base = options.request?.options ?? options.options;
   const makeRequest = (form: FormValues): StartRequest | { error: string } => {
     try {
-      if (options.request && form.input === options.request.items[0]?.input && options.request.items.length > 1) return options.request;
+      // Several inputs from the command line stay several while the form still shows the first.
+      if (options.request && options.request.items.length > 1 && form.input === options.request.items[0]?.input) return options.request;
       return startRequest([form.input].filter(Boolean), {
         output: form.output || undefined,
         model: form.model || undefined,
@@ -79,6 +81,7 @@ export async function runTui(options: TuiOptions): Promise<number> {
       exitOnIdle={options.exitOnIdle}
       onExit={resolveExit}
       log={log}
+      showStatechart={options.inspect}
     />,
     { exitOnCtrlC: false },
   );
