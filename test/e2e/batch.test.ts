@@ -1,0 +1,70 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { scratchDir } from '../helpers/app.js';
+import { cli, jsonEvents } from '../helpers/cli.js';
+import { jobDirs, markedProcesses, partialFiles, waitUntil } from '../helpers/invariants.js';
+import { makeClip } from '../helpers/media.js';
+import { nearestModel, slowModel } from '../helpers/models.js';
+
+const dir = scratchDir();
+const tempRoot = join(scratchDir('upframe-batch-tmp-'), 'tmp');
+const folder = join(dir, 'in');
+mkdirSync(folder);
+const first = makeClip(dir, 'first.mp4');
+const inFolder = [makeClip(folder, 'b.mkv'), makeClip(folder, 'a.mp4')];
+const fast = nearestModel(dir);
+const slow = slowModel(dir);
+
+describe('several inputs in one run', () => {
+  it('a file and a folder to an output folder: a job event per item, then the summary', async () => {
+    const out = join(dir, 'out');
+    mkdirSync(out);
+    const result = await cli(['run', first, folder, '-o', `${out}/`, '--model', fast, '--json', '--temp-dir', tempRoot]).result;
+    expect(result.code).toBe(0);
+    const jobs = jsonEvents(result.stdout).filter((e) => e.type === 'job');
+    expect(jobs.map((j) => [j.input, j.status])).toEqual([
+      [first, 'done'],
+      [join(folder, 'a.mp4'), 'done'],
+      [join(folder, 'b.mkv'), 'done'],
+    ]);
+    for (const name of ['first.upscaled.mp4', 'a.upscaled.mp4', 'b.upscaled.mkv']) expect(existsSync(join(out, name))).toBe(true);
+    expect(jsonEvents(result.stdout).at(-1)).toMatchObject({ type: 'summary', done: 3, exitCode: 0 });
+    expect(inFolder).toHaveLength(2);
+  });
+
+  it('SIGINT during the first item cancels it and never starts the others: exit 130', async () => {
+    const out = join(dir, 'out-cancel');
+    mkdirSync(out);
+    const run = cli(['run', first, folder, '-o', `${out}/`, '--model', slow, '--json', '--temp-dir', tempRoot]);
+    expect(await waitUntil(() => markedProcesses(run.marker).length > 0, 30_000)).toBe(true);
+    run.child.kill('SIGINT');
+    const result = await run.result;
+    expect(result.code).toBe(130);
+    const jobs = jsonEvents(result.stdout).filter((e) => e.type === 'job');
+    // Events come in the order things happen: the waiting items are skipped at the cancel, before the current one has stopped.
+    expect(Object.fromEntries(jobs.map((j) => [j.input, j.status]))).toEqual({
+      [first]: 'cancelled',
+      [join(folder, 'a.mp4')]: 'skipped',
+      [join(folder, 'b.mkv')]: 'skipped',
+    });
+    expect(jsonEvents(result.stdout).at(-1)).toMatchObject({ type: 'summary', cancelled: 1, skipped: 2, exitCode: 130 });
+    expect(markedProcesses(run.marker)).toEqual([]);
+    expect(jobDirs(tempRoot)).toEqual([]);
+    for (const name of ['first.upscaled.mp4', 'a.upscaled.mp4', 'b.upscaled.mkv']) {
+      expect(existsSync(join(out, name))).toBe(false);
+      expect(partialFiles(join(out, name))).toEqual([]);
+    }
+  });
+
+  it('a failing item does not stop the others; the run exits 1', async () => {
+    const out = join(dir, 'out-fail');
+    mkdirSync(out);
+    const result = await cli(['run', join(dir, 'missing.mp4'), first, '-o', `${out}/`, '--model', fast, '--json', '--temp-dir', tempRoot]).result;
+    const jobs = jsonEvents(result.stdout).filter((e) => e.type === 'job');
+    expect(jobs.map((j) => j.status)).toEqual(['failed', 'done']);
+    expect(jobs[0].error).toMatch(/input not found/);
+    // Every failure was bad input: exit 2 (a runtime failure anywhere would make it 1).
+    expect(result.code).toBe(2);
+  });
+});
