@@ -41,16 +41,24 @@ export function openSession(options: { trace?: string; handleSignals: boolean })
   };
 }
 
-/** Resolves when the run that has started is over and the app is back to idle (or quit). */
+/**
+ * Resolves when the run that has started is over and the app is back to idle (or quit); rejects
+ * if the actor system fails, so the CLI reports one line instead of XState rethrowing it.
+ */
 export function untilRunEnds(actor: AppActor): Promise<void> {
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
     const startedRuns = actor.getSnapshot().context.runCount;
-    const subscription = actor.subscribe((snapshot) => {
-      const over = snapshot.status === 'done' || (snapshot.matches('idle') && snapshot.context.runCount >= startedRuns);
-      if (over) {
+    const subscription = actor.subscribe({
+      next: (snapshot) => {
+        const over = snapshot.status === 'done' || (snapshot.matches('idle') && snapshot.context.runCount >= startedRuns);
+        if (!over) return;
         subscription.unsubscribe();
         resolve();
-      }
+      },
+      error: (error) => {
+        subscription.unsubscribe();
+        reject(error instanceof Error ? new Error(`internal error: ${error.message}`, { cause: error }) : error);
+      },
     });
   });
 }

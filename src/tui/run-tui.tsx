@@ -72,6 +72,14 @@ export async function runTui(options: TuiOptions): Promise<number> {
   session.actor.start();
   let resolveExit: () => void = () => undefined;
   const exited = new Promise<void>((resolve) => (resolveExit = resolve));
+  let failure: unknown;
+  // An error in the actor system ends the UI; the CLI reports it in one line.
+  const errors = session.actor.subscribe({
+    error: (error) => {
+      failure = error;
+      resolveExit();
+    },
+  });
   const ink = render(
     <App
       actor={session.actor}
@@ -88,6 +96,11 @@ export async function runTui(options: TuiOptions): Promise<number> {
   await Promise.race([exited, ink.waitUntilExit()]);
   ink.unmount();
   stopLog();
+  errors.unsubscribe();
+  if (failure !== undefined) {
+    session.close();
+    throw failure instanceof Error ? new Error(`internal error: ${failure.message}`, { cause: failure }) : failure;
+  }
   const code = exitCodeOf(session.actor.getSnapshot().context.lastResult);
   session.actor.stop();
   session.close();
