@@ -1,6 +1,6 @@
 import { assembleWork } from './actors/assemble.js';
 import { probeWork } from './actors/probe.js';
-import { upscaleWork } from './actors/upscale.js';
+import { processWork } from './actors/process.js';
 import { workdirActor } from './actors/workdir.js';
 import { appMachine } from './machines/app.js';
 import { batchMachine } from './machines/batch.js';
@@ -11,7 +11,7 @@ import { stageMachine } from './machines/stage.js';
 export const liveJobMachine = jobMachine.provide({
   actors: {
     probe: stageMachine.provide({ actors: { work: probeWork } }),
-    upscale: stageMachine.provide({ actors: { work: upscaleWork } }),
+    process: stageMachine.provide({ actors: { work: processWork } }),
     assemble: stageMachine.provide({ actors: { work: assembleWork } }),
     workdir: workdirActor,
   },

@@ -11,7 +11,12 @@ function addRunOptions(command: Command): Command {
   return command
     .option('-o, --output <path>', 'output file, or folder (ending in /) for several inputs')
     .option('--model <name|file.onnx>', 'bundled model name or an ONNX file', undefined)
-    .addOption(new Option('--scale <n>', 'output scale').choices(['2', '4']))
+    .addOption(new Option('--scale <n>', 'output scale (1: no upscaling)').choices(['1', '2', '4']))
+    .option('--interpolate <n>', 'multiply the frame rate by 2 or 4 with RIFE')
+    .option('--fps <rate>', 'interpolate to this exact frame rate (e.g. 60 or 60000/1001)')
+    .addOption(new Option('--order <order>', 'with both, which runs first').choices(['upscale-first', 'interpolate-first']))
+    .option('--interpolation-model <name|file.onnx>', 'interpolation model (default rife-v4.6)')
+    .option('--scene-threshold <x>', 'luma difference (0..1) above which a frame pair is a cut: no blending across it')
     .addOption(new Option('--device <device>', 'execution provider').choices(['auto', 'cpu', 'cuda']).default('auto'))
     .option('--tile <n>', 'tile size in input pixels (0 = whole frame)')
     .option('--crf <n>', 'encoder quality (lower is better)')

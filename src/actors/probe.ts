@@ -3,7 +3,7 @@ import type { ProbeResult, ProbeWork } from '../machines/job.js';
 import { UserError } from '../services/errors.js';
 import { ffmpegBinaries } from '../services/ffmpeg/resolve.js';
 import { parseProbe, probeArgs } from '../services/ffmpeg/probe.js';
-import { resolveModel } from '../services/models.js';
+import { planJob } from '../services/plan.js';
 import { checkPaths } from '../services/preflight.js';
 import { collectText, lastLine } from '../services/streams.js';
 import { defineWork } from './work.js';
@@ -13,7 +13,6 @@ export const probeWork = defineWork<ProbeWork, ProbeResult>('probe', async (work
   scope.started();
   const input = resolve(work.input);
   checkPaths(input, resolve(work.output), work.options.overwrite);
-  const model = resolveModel(work.options.model);
   const ffprobe = scope.spawn({ command: ffmpegBinaries().ffprobe, args: probeArgs(input), role: 'ffprobe' });
   const [stdout, stderr, exit] = await Promise.all([collectText(ffprobe.child.stdout), collectText(ffprobe.child.stderr), ffprobe.exited]);
   if (exit.code !== 0) {
@@ -22,5 +21,5 @@ export const probeWork = defineWork<ProbeWork, ProbeResult>('probe', async (work
       tryMessage: `ffprobe says: ${lastLine(stderr) || `exit ${exit.code ?? exit.signal}`}`,
     });
   }
-  return { media: parseProbe(stdout, input), model };
+  return planJob(parseProbe(stdout, input), work.options);
 });

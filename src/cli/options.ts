@@ -2,6 +2,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, extname, join, resolve } from 'node:path';
 import { UserError } from '../services/errors.js';
 import { resolveTempRoot } from '../services/workdir.js';
+import { parseRate } from '../services/rational.js';
 import type { JobOptions, StartRequest } from '../machines/types.js';
 
 /** Flags as commander hands them over: strings, unvalidated. */
@@ -19,6 +20,11 @@ export interface RunFlags {
   readonly trace?: string;
   /** The live statechart: the TUI's panel open from the start, or transitions on stderr when headless. */
   readonly inspect?: boolean;
+  readonly interpolate?: string;
+  readonly fps?: string;
+  readonly order?: string;
+  readonly interpolationModel?: string;
+  readonly sceneThreshold?: string;
 }
 
 function usage(message: string, tryMessage: string): UserError {
@@ -42,11 +48,26 @@ function oneOf<T extends string>(flag: string, value: string | undefined, allowe
   return value as T;
 }
 
+function sceneThreshold(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!(n > 0 && n < 1)) throw usage(`--scene-threshold expects a number between 0 and 1, got "${value}"`, 'e.g. --scene-threshold 0.12');
+  return n;
+}
+
 export function jobOptions(flags: RunFlags): JobOptions {
-  const scale = oneOf('--scale', flags.scale, ['2', '4'] as const);
+  const scale = oneOf('--scale', flags.scale, ['1', '2', '4'] as const);
+  const interpolate = oneOf('--interpolate', flags.interpolate, ['2', '4'] as const);
+  if (interpolate && flags.fps) throw usage('--interpolate and --fps both set the output rate', 'give one of them');
+  if (scale === '1' && !interpolate && !flags.fps) throw usage('--scale 1 with no interpolation leaves nothing to do', 'add --interpolate 2 or --fps 60, or drop --scale 1');
   return {
     model: flags.model,
-    scale: scale === undefined ? undefined : (Number(scale) as 2 | 4),
+    scale: scale === undefined ? undefined : (Number(scale) as 1 | 2 | 4),
+    interpolate: interpolate === undefined ? undefined : (Number(interpolate) as 2 | 4),
+    fps: flags.fps === undefined ? undefined : parseRate(flags.fps, '--fps'),
+    order: oneOf('--order', flags.order, ['upscale-first', 'interpolate-first'] as const),
+    interpolationModel: flags.interpolationModel,
+    sceneThreshold: sceneThreshold(flags.sceneThreshold),
     device: oneOf('--device', flags.device, ['auto', 'cpu', 'cuda'] as const) ?? 'auto',
     tile: integer('--tile', flags.tile, { min: 0, max: 8192, example: 256 }),
     crf: integer('--crf', flags.crf, { min: 0, max: 63, example: 18 }),

@@ -1,5 +1,6 @@
 import type { DeviceOption } from '../services/upscaler.js';
 import type { ErrorKind } from '../services/errors.js';
+import type { Rational } from '../services/ffmpeg/probe.js';
 
 /** Passed to the upscale host as its single argv JSON argument. */
 export interface UpscaleHostConfig {
@@ -14,8 +15,21 @@ export interface UpscaleHostConfig {
   readonly frameCount: number;
 }
 
+/** Passed to the interpolation host as its single argv JSON argument. */
+export interface InterpolateHostConfig {
+  readonly modelPath: string;
+  readonly device: DeviceOption;
+  readonly width: number;
+  readonly height: number;
+  readonly inRate: Rational;
+  readonly outRate: Rational;
+  /** Source frames, for progress only: the output count follows what really arrives. */
+  readonly frameCount: number;
+  readonly sceneThreshold: number;
+}
+
 export type HostMessage =
-  | { readonly type: 'ready'; readonly scale: number; readonly provider: 'cpu' | 'cuda'; readonly fallbackReason?: string }
+  | { readonly type: 'ready'; readonly scale?: number; readonly provider: 'cpu' | 'cuda'; readonly fallbackReason?: string }
   | { readonly type: 'frame'; readonly done: number }
   | { readonly type: 'done'; readonly frames: number }
   | { readonly type: 'error'; readonly kind: ErrorKind; readonly message: string };

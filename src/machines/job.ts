@@ -3,23 +3,33 @@ import type { JobError } from '../services/errors.js';
 import type { MediaInfo } from '../services/ffmpeg/probe.js';
 import type { ResolvedModel } from '../services/models.js';
 import { stageMachine, type StageNoticeEvent, type StageOutput, type StageProgressEvent } from './stage.js';
-import type { JobOutput, JobSpec, Progress, StageName } from './types.js';
+import type { JobOutput, JobSpec, Progress, Rate, StageName } from './types.js';
 
-export interface ProbeResult {
-  readonly media: MediaInfo;
+export type HostStep = 'upscale' | 'interpolate';
+
+export interface InterpolationPlan {
   readonly model: ResolvedModel;
+  readonly outRate: Rate;
+  readonly outputFrames: number;
 }
 
-export interface UpscaleResult {
+/** What the probe found and decided: the input's streams and the chain of hosts to run. */
+export interface ProbeResult {
+  readonly media: MediaInfo;
+  readonly steps: readonly HostStep[];
+  readonly model?: ResolvedModel;
+  readonly interpolation?: InterpolationPlan;
+}
+
+export interface ProcessResult {
   readonly video: string;
   readonly frames: number;
 }
 
 export interface ProbeWork extends JobSpec {}
-export interface UpscaleWork extends JobSpec {
+export interface ProcessWork extends JobSpec {
   readonly jobDir: string;
-  readonly media: MediaInfo;
-  readonly model: ResolvedModel;
+  readonly plan: ProbeResult;
 }
 export interface AssembleWork extends JobSpec {
   readonly jobDir: string;
@@ -36,7 +46,7 @@ interface JobContext extends JobInput {
   readonly stageRef?: ActorRefFrom<typeof stageMachine>;
   readonly progress?: Progress;
   readonly probe?: ProbeResult;
-  readonly upscale?: UpscaleResult;
+  readonly processed?: ProcessResult;
   readonly error?: JobError;
   readonly status?: JobOutput['status'];
   /** A stage spawned while the job is paused starts paused. */
@@ -74,7 +84,8 @@ export const jobMachine = setup({
   },
   actors: {
     probe: stageMachine,
-    upscale: stageMachine,
+    /** decode → the plan's hosts → encode */
+    process: stageMachine,
     assemble: stageMachine,
     /** Owns the job's temp folder: creates it on start, removes it when the job ends, whatever the way. */
     workdir: fromCallback<{ type: 'never' }, { jobDir: string }>(() => undefined),
@@ -97,18 +108,16 @@ export const jobMachine = setup({
           input: { name: 'probe', graceMs: context.options.graceMs, work: specOf(context) satisfies ProbeWork },
         }),
     }),
-    spawnUpscale: assign({
-      stage: 'upscale' as const,
-      progress: undefined,
-      stageRef: ({ context, spawn }) =>
-        spawn('upscale', {
-          id: 'upscale',
-          input: {
-            name: 'upscale',
-            graceMs: context.options.graceMs,
-            work: { ...specOf(context), jobDir: context.jobDir, media: context.probe!.media, model: context.probe!.model } satisfies UpscaleWork,
-          },
+    spawnProcess: assign(({ context, spawn }) => {
+      const name = context.probe!.steps.join('+') as StageName;
+      return {
+        stage: name,
+        progress: undefined,
+        stageRef: spawn('process', {
+          id: 'process',
+          input: { name, graceMs: context.options.graceMs, work: { ...specOf(context), jobDir: context.jobDir, plan: context.probe! } satisfies ProcessWork },
         }),
+      };
     }),
     spawnAssemble: assign({
       stage: 'assemble' as const,
@@ -119,7 +128,7 @@ export const jobMachine = setup({
           input: {
             name: 'assemble',
             graceMs: context.options.graceMs,
-            work: { ...specOf(context), jobDir: context.jobDir, media: context.probe!.media, video: context.upscale!.video } satisfies AssembleWork,
+            work: { ...specOf(context), jobDir: context.jobDir, media: context.probe!.media, video: context.processed!.video } satisfies AssembleWork,
           },
         }),
     }),
@@ -132,7 +141,7 @@ export const jobMachine = setup({
     markPaused: assign({ paused: true }),
     markResumed: assign({ paused: false }),
     recordProbe: assign({ probe: ({ event }) => stageOutput(event)?.result as ProbeResult }),
-    recordUpscale: assign({ upscale: ({ event }) => stageOutput(event)?.result as UpscaleResult }),
+    recordProcessed: assign({ processed: ({ event }) => stageOutput(event)?.result as ProcessResult }),
     recordError: assign({ error: ({ event }) => (event.type === 'workdir.failed' ? event.error : stageOutput(event)?.error) }),
     recordProgress: assign({ progress: ({ event }) => (event.type === 'stage.progress' ? event.progress : undefined) }),
     reportProgress: sendParent(({ context, event }): JobProgressEvent => ({
@@ -189,10 +198,10 @@ export const jobMachine = setup({
       always: 'processing',
     },
     processing: {
-      entry: ['spawnUpscale', 'pauseStage', { type: 'reportPhase', params: { phase: 'processing' } }],
+      entry: ['spawnProcess', 'pauseStage', { type: 'reportPhase', params: { phase: 'processing' } }],
       on: {
-        'xstate.done.actor.upscale': [
-          { guard: 'stageDone', target: 'assembling', actions: 'recordUpscale' },
+        'xstate.done.actor.process': [
+          { guard: 'stageDone', target: 'assembling', actions: 'recordProcessed' },
           { guard: 'stageCancelled', target: 'cancelled' },
           { target: 'failed', actions: 'recordError' },
         ],
@@ -241,7 +250,7 @@ export const jobMachine = setup({
     input: context.input,
     output: context.output,
     status: context.status ?? 'failed',
-    frames: context.upscale?.frames,
+    frames: context.processed?.frames,
     error: context.error,
   }),
 });

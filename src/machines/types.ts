@@ -1,6 +1,12 @@
 import type { JobError } from '../services/errors.js';
 
-export type StageName = 'probe' | 'upscale' | 'assemble';
+/** The processing stage is named by the hosts it chains: `upscale`, `interpolate` or both. */
+export type StageName = 'probe' | 'upscale' | 'interpolate' | 'upscale+interpolate' | 'assemble';
+export type Order = 'upscale-first' | 'interpolate-first';
+export interface Rate {
+  readonly num: number;
+  readonly den: number;
+}
 export type StageStatus = 'done' | 'cancelled' | 'failed';
 export type JobStatus = 'done' | 'failed' | 'cancelled' | 'skipped';
 export type ItemStatus = 'pending' | 'running' | JobStatus;
@@ -14,8 +20,14 @@ export interface Progress {
 
 export interface JobOptions {
   readonly model?: string;
-  /** Undefined: the model's own scale. */
-  readonly scale?: 2 | 4;
+  /** Undefined: the model's own scale; 1: no upscaling. */
+  readonly scale?: 1 | 2 | 4;
+  /** Frame-rate multiplier (`--interpolate`), or an exact target rate (`--fps`). */
+  readonly interpolate?: 2 | 4;
+  readonly fps?: Rate;
+  readonly order?: Order;
+  readonly interpolationModel?: string;
+  readonly sceneThreshold?: number;
   readonly device: 'auto' | 'cpu' | 'cuda';
   readonly tile?: number;
   readonly crf?: number;

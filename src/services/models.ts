@@ -54,7 +54,7 @@ function looksLikePath(spec: string): boolean {
   return extname(spec).toLowerCase() === '.onnx' || spec.includes('/');
 }
 
-export function resolveModel(spec: string | undefined, dir: string = MODELS_DIR): ResolvedModel {
+export function resolveModel(spec: string | undefined, dir: string = MODELS_DIR, kind: ModelKind = 'upscale'): ResolvedModel {
   const name = spec ?? DEFAULT_MODEL;
   if (looksLikePath(name)) {
     const path = resolve(name);
@@ -66,6 +66,12 @@ export function resolveModel(spec: string | undefined, dir: string = MODELS_DIR)
   const entry = loadManifest(dir).models.find((m) => m.name === name);
   if (!entry) {
     throw new UserError(`unknown model "${name}"`, { kind: 'usage', tryMessage: 'run "upframe models list" for the names, or pass a .onnx file' });
+  }
+  if (entry.kind !== kind) {
+    throw new UserError(`"${name}" is a${entry.kind === 'interpolate' ? 'n' : ''} ${entry.kind} model, not ${kind === 'interpolate' ? 'an' : 'a'} ${kind} one`, {
+      kind: 'usage',
+      tryMessage: 'run "upframe models list" to see each model\'s kind',
+    });
   }
   return { name: entry.name, path: join(dir, entry.file), scale: entry.scale, sha256: entry.sha256, tile: entry.tile, origin: 'bundled' };
 }

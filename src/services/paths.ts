@@ -9,7 +9,7 @@ const require = createRequire(import.meta.url);
 // An absolute URL: `--import tsx` alone would resolve from the user's working directory.
 const TSX_LOADER = pathToFileURL(require.resolve('tsx')).href;
 
-export function hostEntry(name: 'upscale'): string {
+export function hostEntry(name: 'upscale' | 'interpolate'): string {
   return join(PACKAGE_ROOT, 'src', 'hosts', `${name}.ts`);
 }
 

@@ -26,24 +26,26 @@ async function createSession(modelPath: string, provider: 'cpu' | 'cuda'): Promi
   return ort.InferenceSession.create(modelPath, { executionProviders: [provider], graphOptimizationLevel: 'all' });
 }
 
-async function openSession(
-  options: UpscalerOptions,
+/** The session on the device asked for: `auto` tries CUDA and falls back to the CPU, saying why. */
+export async function openSession(
+  modelPath: string,
+  device: DeviceOption,
 ): Promise<{ session: ort.InferenceSession; provider: 'cpu' | 'cuda'; fallbackReason?: string }> {
-  if (options.device !== 'cpu') {
+  if (device !== 'cpu') {
     try {
-      return { session: await createSession(options.modelPath, 'cuda'), provider: 'cuda' };
+      return { session: await createSession(modelPath, 'cuda'), provider: 'cuda' };
     } catch (error) {
       const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
-      if (options.device === 'cuda') {
+      if (device === 'cuda') {
         throw new UserError('CUDA is not available to onnxruntime', {
           kind: 'usage',
           tryMessage: `use --device cpu or auto, or reinstall with ONNXRUNTIME_NODE_INSTALL=cuda12 (${reason})`,
         });
       }
-      return { session: await loadOnCpu(options.modelPath), provider: 'cpu', fallbackReason: reason };
+      return { session: await loadOnCpu(modelPath), provider: 'cpu', fallbackReason: reason };
     }
   }
-  return { session: await loadOnCpu(options.modelPath), provider: 'cpu' };
+  return { session: await loadOnCpu(modelPath), provider: 'cpu' };
 }
 
 async function loadOnCpu(modelPath: string): Promise<ort.InferenceSession> {
@@ -55,7 +57,7 @@ async function loadOnCpu(modelPath: string): Promise<ort.InferenceSession> {
 }
 
 export async function createUpscaler(options: UpscalerOptions): Promise<Upscaler> {
-  const { session, provider, fallbackReason } = await openSession(options);
+  const { session, provider, fallbackReason } = await openSession(options.modelPath, options.device);
   const inputName = session.inputNames[0];
   const outputName = session.outputNames[0];
 

@@ -3,7 +3,7 @@ export interface FormValues {
   readonly input: string;
   readonly output: string;
   /** `model`: the model's own scale. */
-  readonly scale: 'model' | '2' | '4';
+  readonly scale: 'model' | '1' | '2' | '4';
   readonly model: string;
   readonly device: 'auto' | 'cpu' | 'cuda';
 }
@@ -20,7 +20,7 @@ export interface FieldSpec {
 export const FIELDS: readonly FieldSpec[] = [
   { name: 'input', label: 'Input' },
   { name: 'output', label: 'Output' },
-  { name: 'scale', label: 'Scale', choices: ['model', '2', '4'] },
+  { name: 'scale', label: 'Scale', choices: ['model', '1', '2', '4'] },
   { name: 'model', label: 'Model' },
   { name: 'device', label: 'Device', choices: ['auto', 'cpu', 'cuda'] },
 ];

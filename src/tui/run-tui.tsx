@@ -5,6 +5,7 @@ import { startRequest } from '../cli/options.js';
 import { exitCodeOf } from '../cli/outcome.js';
 import { openSession } from '../cli/session.js';
 import { UserError, formatUserError } from '../services/errors.js';
+import { formatRate } from '../services/rational.js';
 import { App } from './App.js';
 import { createLogStore } from './log-store.js';
 import { watchItems } from '../cli/reporters.js';
@@ -33,7 +34,7 @@ function initialForm(options: TuiOptions): FormValues {
   return {
     input,
     output: item?.output ?? options.form?.output ?? defaultOutput(input),
-    scale: jobOptions?.scale === undefined ? 'model' : jobOptions.scale === 2 ? '2' : '4',
+    scale: jobOptions?.scale === undefined ? 'model' : (String(jobOptions.scale) as FormValues['scale']),
     model: jobOptions?.model ?? '',
     device: jobOptions?.device ?? 'auto',
   };
@@ -57,6 +58,11 @@ export async function runTui(options: TuiOptions): Promise<number> {
         overwrite: base?.overwrite,
         tempDir: base?.tempRoot,
         grace: base === undefined ? undefined : String(base.graceMs),
+        interpolate: base?.interpolate === undefined ? undefined : String(base.interpolate),
+        fps: base?.fps === undefined ? undefined : formatRate(base.fps),
+        order: base?.order,
+        interpolationModel: base?.interpolationModel,
+        sceneThreshold: base?.sceneThreshold === undefined ? undefined : String(base.sceneThreshold),
       });
     } catch (error) {
       return { error: error instanceof UserError ? formatUserError(error) : String(error) };

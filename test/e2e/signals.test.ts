@@ -21,7 +21,7 @@ function runJson(model: string, extra: string[] = []) {
 }
 
 async function untilUpscaling(run: CliRun): Promise<void> {
-  const reached = await waitUntil(() => /"actor":"upscale","path":"active.running"/.test(run.stdoutSoFar()), 30_000);
+  const reached = await waitUntil(() => /"actor":"process","path":"active.running"/.test(run.stdoutSoFar()), 30_000);
   expect(reached).toBe(true);
 }
 

@@ -32,8 +32,8 @@ export interface StubWorldOptions {
 export function createStubWorld(options: StubWorldOptions = {}) {
   const live: StubWork[] = [];
   const frames = options.frames ?? 10;
-  const results: Record<StageName, unknown> = {
-    probe: { media: { frameCount: frames, width: 8, height: 8 }, model: { name: 'stub' } },
+  const results: Partial<Record<StageName, unknown>> = {
+    probe: { media: { frameCount: frames, width: 8, height: 8 }, steps: ['upscale'], model: { name: 'stub' } },
     upscale: { video: 'video.mkv', frames },
     assemble: { output: 'out.mp4' },
   };
@@ -79,7 +79,7 @@ export function createStubWorld(options: StubWorldOptions = {}) {
   });
 
   const stage = (name: StageName) => stageMachine.provide({ actors: { work: workFor(name) } });
-  const job = jobMachine.provide({ actors: { probe: stage('probe'), upscale: stage('upscale'), assemble: stage('assemble'), workdir } });
+  const job = jobMachine.provide({ actors: { probe: stage('probe'), process: stage('upscale'), assemble: stage('assemble'), workdir } });
   const machine = appMachine.provide({ actors: { batch: batchMachine.provide({ actors: { job } }) } });
 
   const current = (): StubWork | undefined => live.find((w) => !w.ended && !w.stopRequested);

@@ -87,7 +87,7 @@ export function makeRequest(form: FormValues, options: Partial<JobOptions> = {})
   if (inputs.length === 0) return { error: 'Input: give a video file' };
   if (form.output.trim() === '') return { error: 'Output: give a file name' };
   const items = inputs.map((input, n) => ({ input, output: inputs.length === 1 ? form.output : `${n + 1}-${form.output}` }));
-  return { items, options: { ...OPTIONS, ...options, scale: form.scale === 'model' ? undefined : form.scale === '2' ? 2 : 4, device: form.device, model: form.model } };
+  return { items, options: { ...OPTIONS, ...options, scale: form.scale === 'model' ? undefined : (Number(form.scale) as 1 | 2 | 4), device: form.device, model: form.model } };
 }
 
 /** Lets timers, Ink's input handling and React's commit run. */

@@ -1,0 +1,40 @@
+/**
+ * Interpolation host: reads source frames on stdin and writes the output frame sequence at the
+ * target rate: output k shows source time k · inRate / outRate, a copy at t = 0, a model run in
+ * between, and a repeat of the earlier frame across a scene cut. Like the upscale host it installs no
+ * signal handler and is stopped with SIGKILL.
+ */
+import { createInterpolator } from '../services/interpolator.js';
+import { lumaDifference } from '../services/scene-cut.js';
+import { sourcePosition } from '../services/timing.js';
+import { finish, frames, report, runHost, write } from './frames.js';
+import type { InterpolateHostConfig } from './protocol.js';
+
+runHost(async () => {
+  const config = JSON.parse(process.argv[2] ?? '{}') as InterpolateHostConfig;
+  const { width, height, inRate, outRate } = config;
+  const interpolator = await createInterpolator(config);
+  await report({ type: 'ready', provider: interpolator.provider, fallbackReason: interpolator.fallbackReason });
+  let k = 0;
+  let index = -1;
+  let previous: Buffer | undefined;
+  const emit = async (frame: Uint8Array): Promise<void> => {
+    await write(process.stdout, frame);
+    k += 1;
+    void report({ type: 'frame', done: k });
+  };
+  for await (const frame of frames(process.stdin, width * height * 3)) {
+    index += 1;
+    if (previous) {
+      const cut = lumaDifference(previous, frame, width, height) > config.sceneThreshold;
+      for (let at = sourcePosition(k, inRate, outRate); at.index === index - 1; at = sourcePosition(k, inRate, outRate)) {
+        await emit(at.t === 0 || cut ? previous : await interpolator.interpolate(previous, frame, at.t, width, height));
+      }
+    }
+    previous = frame;
+  }
+  // After the last source frame there is no next one: its remaining output slots repeat it.
+  if (previous) while (sourcePosition(k, inRate, outRate).index === index) await emit(previous);
+  await interpolator.release();
+  await finish(k);
+});

@@ -1,0 +1,80 @@
+import * as ort from 'onnxruntime-node';
+import { openSession, type DeviceOption } from './upscaler.js';
+
+export interface InterpolatorOptions {
+  readonly modelPath: string;
+  readonly device: DeviceOption;
+}
+
+export interface Interpolator {
+  readonly provider: 'cpu' | 'cuda';
+  readonly fallbackReason?: string;
+  /** The frame at time t between `a` (t = 0) and `b` (t = 1), rgb24 in and out. */
+  interpolate(a: Uint8Array, b: Uint8Array, t: number, width: number, height: number): Promise<Uint8Array>;
+  release(): Promise<void>;
+}
+
+const MULTIPLE = 32;
+
+function padded(length: number): number {
+  return Math.ceil(length / MULTIPLE) * MULTIPLE;
+}
+
+/** rgb24 → planar float32 in 0..1, zero-padded right and bottom to the model's multiple of 32. */
+function toPaddedPlanes(rgb: Uint8Array, width: number, height: number, paddedWidth: number, paddedHeight: number): Float32Array {
+  const plane = paddedWidth * paddedHeight;
+  const out = new Float32Array(3 * plane);
+  for (let y = 0; y < height; y++) {
+    let src = y * width * 3;
+    let dst = y * paddedWidth;
+    for (let x = 0; x < width; x++, src += 3, dst++) {
+      out[dst] = rgb[src] / 255;
+      out[plane + dst] = rgb[src + 1] / 255;
+      out[2 * plane + dst] = rgb[src + 2] / 255;
+    }
+  }
+  return out;
+}
+
+function fromPaddedPlanes(planes: Float32Array, width: number, height: number, paddedWidth: number, paddedHeight: number): Uint8Array {
+  const plane = paddedWidth * paddedHeight;
+  const out = new Uint8Array(width * height * 3);
+  const byte = (v: number): number => {
+    const r = Math.round(v * 255);
+    return r < 0 ? 0 : r > 255 ? 255 : r;
+  };
+  for (let y = 0; y < height; y++) {
+    let src = y * paddedWidth;
+    let dst = y * width * 3;
+    for (let x = 0; x < width; x++, src++, dst += 3) {
+      out[dst] = byte(planes[src]);
+      out[dst + 1] = byte(planes[plane + src]);
+      out[dst + 2] = byte(planes[2 * plane + src]);
+    }
+  }
+  return out;
+}
+
+/** A two-frame model (`img0`, `img1`, `timestep` plane → `output`), padded to multiples of 32. */
+export async function createInterpolator(options: InterpolatorOptions): Promise<Interpolator> {
+  const { session, provider, fallbackReason } = await openSession(options.modelPath, options.device);
+  const [img0, img1, timestep] = ['img0', 'img1', 'timestep'].map((name, n) => (session.inputNames.includes(name) ? name : session.inputNames[n]));
+  const outputName = session.outputNames[0];
+  return {
+    provider,
+    fallbackReason,
+    async interpolate(a, b, t, width, height) {
+      const pw = padded(width);
+      const ph = padded(height);
+      const dims = [1, 3, ph, pw];
+      const feeds = {
+        [img0]: new ort.Tensor('float32', toPaddedPlanes(a, width, height, pw, ph), dims),
+        [img1]: new ort.Tensor('float32', toPaddedPlanes(b, width, height, pw, ph), dims),
+        [timestep]: new ort.Tensor('float32', new Float32Array(pw * ph).fill(t), [1, 1, ph, pw]),
+      };
+      const result = await session.run(feeds);
+      return fromPaddedPlanes(result[outputName].data as Float32Array, width, height, pw, ph);
+    },
+    release: () => session.release(),
+  };
+}
