@@ -50,3 +50,32 @@ export function slowModel(dir: string, steps = 600): string {
   writeFileSync(path, encodeModel({ graphName: 'slow', docString: 'test', nodes, initializers, ...io(2) }));
   return path;
 }
+
+/**
+ * A two-frame "interpolation" model with RIFE's I/O: img0·(1−t) + img1·t. Exact, so a test can tell
+ * a blend from a copy; `steps` matrix products make each run slow like {@link slowModel}.
+ */
+export function blendModel(dir: string, steps = 0): string {
+  const path = join(dir, `blend-${steps}.onnx`);
+  const nodes = [
+    node('Sub', 'one_minus_t', ['one', 'timestep'], ['u']),
+    node('Mul', 'a', ['img0', 'u'], ['wa']),
+    node('Mul', 'b', ['img1', 'timestep'], ['wb']),
+    node('Add', 'blend', ['wa', 'wb'], steps > 0 ? ['mixed'] : ['output']),
+  ];
+  const initializers = [floatTensor('one', [1], new Float32Array([1]))];
+  if (steps > 0) {
+    const n = 1024;
+    initializers.push(floatTensor('m', [n, n], new Float32Array(n * n).fill(1 / n)), floatTensor('zero', [1], new Float32Array([0])));
+    nodes.push(node('ReduceMean', 'seed', ['img0'], ['k'], { keepdims: 0 }), node('Mul', 'seeded', ['m', 'k'], ['m0']));
+    let previous = 'm0';
+    for (let i = 0; i < steps; i++) {
+      nodes.push(node('MatMul', `mm${i}`, [previous, 'm'], [`p${i}`]));
+      previous = `p${i}`;
+    }
+    nodes.push(node('ReduceSum', 'sum', [previous], ['s'], { keepdims: 0 }), node('Mul', 'zeroed', ['s', 'zero'], ['z']), node('Add', 'add', ['mixed', 'z'], ['output']));
+  }
+  const frame = (name: string, channels: number) => tensorValueInfo(name, FLOAT, [1, channels, 'height', 'width']);
+  writeFileSync(path, encodeModel({ graphName: 'blend', docString: 'test', nodes, initializers, inputs: [frame('img0', 3), frame('img1', 3), frame('timestep', 1)], outputs: [frame('output', 3)] }));
+  return path;
+}
