@@ -12,7 +12,8 @@ import { liveAppMachine } from '../src/app.js';
 import { newRunId } from '../src/cli/options.js';
 import type { BatchItem } from '../src/machines/batch.js';
 import type { JobOptions } from '../src/machines/types.js';
-import { resolveModel } from '../src/services/models.js';
+import { loadManifest, resolveModel } from '../src/services/models.js';
+import { createInterpolator } from '../src/services/interpolator.js';
 import { createUpscaler } from '../src/services/upscaler.js';
 import { BIN } from '../test/helpers/cli.js';
 import { ffmpeg, makeClip } from '../test/helpers/media.js';
@@ -47,7 +48,7 @@ function runJob(input: string, output: string, jobOptions: JobOptions, cancelAft
   const ended = new Promise<Timed & { idleAt: number }>((resolve) => {
     actor.subscribe((s) => {
       const item = s.context.items[0];
-      if (item?.stage === 'upscale' && item.progress) {
+      if (item?.phase === 'processing' && item.progress) {
         if (item.progress.done === 0) firstFrameAt ??= performance.now();
         if (item.progress.done > 0) lastFrameAt = performance.now();
       }
@@ -105,14 +106,13 @@ async function pipelineVsBare() {
   };
 }
 
-async function cancelLatency() {
-  const input = makeClip(dir, 'cancel.mp4', { size: '96x54', seconds: 2 });
+async function cancelLatency(input = makeClip(dir, 'cancel.mp4', { size: '96x54', seconds: 2 }), jobOptions = options(), count = CANCELS, windowMs = 2500) {
   const latencies: number[] = [];
   const moments: number[] = [];
-  // A cancel that lands after the job ended does not count: try until CANCELS have landed.
-  for (let i = 0; latencies.length < CANCELS && i < CANCELS * 3; i++) {
-    const at = Math.random() * 2500;
-    const r = await runJob(input, join(dir, `cancel-${i}.mp4`), options(), at);
+  // A cancel that lands after the job ended does not count: try until `count` have landed.
+  for (let i = 0; latencies.length < count && i < count * 3; i++) {
+    const at = Math.random() * windowMs;
+    const r = await runJob(input, join(dir, `cancel-${i}.mp4`), jobOptions, at);
     if (r.cancelSentAt === undefined || r.item?.status !== 'cancelled') continue;
     latencies.push(r.idleAt - r.cancelSentAt);
     moments.push(Math.round(at));
@@ -125,6 +125,42 @@ async function cancelLatency() {
     graceMs: 500,
     goal: { medianMs: 100, maxMs: 600 },
     momentsMs: moments,
+  };
+}
+
+/** RIFE at 640×360: the pipeline (`--scale 1 --interpolate 2`) vs a bare loop over the same pairs. */
+async function interpolation() {
+  const entry = loadManifest().models.find((m) => m.kind === 'interpolate');
+  if (!entry) return { skipped: 'no interpolation model in models/models.json' };
+  const model = resolveModel(entry.name, undefined, 'interpolate');
+  const input = makeClip(dir, 'interp.mp4', { size: '640x360', seconds: 1 });
+  const [w, h] = [640, 360];
+  const raw = execFileSync(ffmpeg.ffmpeg, ['-v', 'error', '-i', input, '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'], { maxBuffer: 1 << 30 });
+  const frameBytes = w * h * 3;
+  const frames = raw.length / frameBytes;
+  const frame = (i: number) => raw.subarray(i * frameBytes, (i + 1) * frameBytes);
+  const jobOptions = options({ scale: 1, interpolate: 2, interpolationModel: entry.name });
+  const pipelineRuns: number[] = [];
+  const bareRuns: number[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    const pipeline = await runJob(input, join(dir, 'interp.out.mp4'), jobOptions);
+    // From the hosts' first report to the last output frame: frames - 1 model runs, the copies between them free.
+    const seconds = ((pipeline.lastFrameAt ?? 0) - (pipeline.firstFrameAt ?? 0)) / 1000;
+    pipelineRuns.push((frames - 1) / seconds);
+
+    const interpolator = await createInterpolator({ modelPath: model.path, device: 'cpu' });
+    await interpolator.interpolate(frame(0), frame(1), 0.5, w, h);
+    const started = performance.now();
+    for (let i = 0; i + 1 < frames; i++) await interpolator.interpolate(frame(i), frame(i + 1), 0.5, w, h);
+    bareRuns.push((frames - 1) / ((performance.now() - started) / 1000));
+    await interpolator.release();
+  }
+  const cancel = await cancelLatency(input, jobOptions, Math.max(10, Math.floor(CANCELS / 2)), 4000);
+  return {
+    model: entry.name, size: '640x360', pairs: frames - 1, rounds: ROUNDS,
+    pipelinePairsPerSec: round(median(pipelineRuns)), barePairsPerSec: round(median(bareRuns)),
+    ratio: round(median(pipelineRuns) / median(bareRuns)), goal: 0.95,
+    cancel: { cancels: cancel.cancels, medianMs: cancel.medianMs, maxMs: cancel.maxMs },
   };
 }
 
@@ -169,5 +205,7 @@ log('cancel latency…');
 const cancel = await cancelLatency();
 log('orchestrator memory…');
 const memory = await orchestratorMemory();
-process.stdout.write(`${JSON.stringify({ machine: { cpus: (await import('node:os')).cpus().length, node: process.version, ffmpeg: ffmpeg.source }, throughput, cancel, memory }, null, 2)}\n`);
+log('interpolation…');
+const interpolate = await interpolation();
+process.stdout.write(`${JSON.stringify({ machine: { cpus: (await import('node:os')).cpus().length, node: process.version, ffmpeg: ffmpeg.source }, throughput, cancel, memory, interpolate }, null, 2)}\n`);
 process.exit(0);
