@@ -163,6 +163,11 @@ function psnr(a: Uint8Array, b: Uint8Array): number {
   return se === 0 ? Infinity : 10 * Math.log10((255 * 255 * a.length) / se);
 }
 
+/** PSNR for JSON: identical images give Infinity, which JSON cannot hold. */
+function dbJson(db: number): number | 'inf' {
+  return Number.isFinite(db) ? Number(db.toFixed(2)) : 'inf';
+}
+
 function blend(a: Rgb, b: Rgb, t: number): Rgb {
   const out = new Uint8Array(a.data.length);
   for (let i = 0; i < out.length; i++) out[i] = Math.round(a.data[i] * (1 - t) + b.data[i] * t);
@@ -348,7 +353,7 @@ async function main(): Promise<void> {
           },
           source: `ffmpeg lavfi ${p.source(p.w, p.h)}, frames ${p.a} and ${p.b}`,
           reference: `rife-ncnn-vulkan (${entry.source.package}) -g -1 -s ${p.t} -m rife-v4.6`,
-          measured: { psnrOnnxDb: Number(pOnnx.toFixed(2)), psnrBlendDb: Number(pBlend.toFixed(2)) },
+          measured: { psnrOnnxDb: dbJson(pOnnx), psnrBlendDb: dbJson(pBlend) },
         });
       }
       writeFileSync(

@@ -21,6 +21,7 @@ function addRunOptions(command: Command): Command {
     .option('--tile <n>', 'tile size in input pixels (0 = whole frame)')
     .option('--crf <n>', 'encoder quality (lower is better)')
     .option('--overwrite', 'replace an existing output')
+    .option('--fail-fast', 'stop a batch at its first failed item')
     .option('--temp-dir <dir>', 'work directory root (default $UPFRAME_TMPDIR or <tmp>/upframe)')
     .option('--grace <ms>', 'grace before SIGKILL for processes that finish something on cancel', '500')
     .option('--json', 'NDJSON events on stdout')

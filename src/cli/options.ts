@@ -25,6 +25,7 @@ export interface RunFlags {
   readonly order?: string;
   readonly interpolationModel?: string;
   readonly sceneThreshold?: string;
+  readonly failFast?: boolean;
 }
 
 function usage(message: string, tryMessage: string): UserError {
@@ -68,6 +69,7 @@ export function jobOptions(flags: RunFlags): JobOptions {
     order: oneOf('--order', flags.order, ['upscale-first', 'interpolate-first'] as const),
     interpolationModel: flags.interpolationModel,
     sceneThreshold: sceneThreshold(flags.sceneThreshold),
+    failFast: flags.failFast ?? false,
     device: oneOf('--device', flags.device, ['auto', 'cpu', 'cuda'] as const) ?? 'auto',
     tile: integer('--tile', flags.tile, { min: 0, max: 8192, example: 256 }),
     crf: integer('--crf', flags.crf, { min: 0, max: 63, example: 18 }),

@@ -58,6 +58,7 @@ export const batchMachine = setup({
   actors: { job: jobMachine },
   guards: {
     hasNext: ({ context }) => !context.cancelRequested && context.index < context.entries.length,
+    failFast: ({ context, event }) => Boolean(context.options.failFast) && (event as DoneActorEvent<JobOutput>).output?.status === 'failed',
   },
   actions: {
     startJob: assign(({ context, spawn }) => {
@@ -132,7 +133,10 @@ export const batchMachine = setup({
         'batch.skip': { actions: 'cancelJob' },
         'batch.pause': { actions: 'pauseJob' },
         'batch.resume': { actions: 'resumeJob' },
-        'xstate.done.actor.*': { target: 'next', actions: ['finishJob', 'reportItems'] },
+        'xstate.done.actor.*': [
+          { guard: 'failFast', target: 'finished', actions: ['finishJob', 'skipRemaining', 'reportItems'] },
+          { target: 'next', actions: ['finishJob', 'reportItems'] },
+        ],
       },
     },
     finished: { type: 'final' },

@@ -28,6 +28,8 @@ export interface JobOptions {
   readonly order?: Order;
   readonly interpolationModel?: string;
   readonly sceneThreshold?: number;
+  /** Stop the batch at the first failed item (the rest are skipped). */
+  readonly failFast?: boolean;
   readonly device: 'auto' | 'cpu' | 'cuda';
   readonly tile?: number;
   readonly crf?: number;

@@ -190,6 +190,19 @@ describe('cancel in every state of the job graph', () => {
   }
 });
 
+describe('batch --fail-fast', () => {
+  it('stops at the first failure and skips the rest, without counting as a cancel', async () => {
+    const world = createStubWorld();
+    const actor = createActor(world.machine).start();
+    actor.send({ type: 'app.start', request: { ...request(3), options: { ...OPTIONS, failFast: true } } });
+    await tick();
+    world.fail();
+    const idle = await waitFor(actor, (s) => s.matches('idle'));
+    expect(idle.context.lastResult?.items.map((i) => i.status)).toEqual(['failed', 'skipped', 'skipped']);
+    expect(idle.context.lastResult?.cancelled).toBe(false);
+  });
+});
+
 type Step = 'complete' | 'fail' | 'progress' | 'cancel' | 'skip' | 'pause' | 'wait';
 
 describe('model-based: any sequence of stage outcomes and user events, cancel at any state', () => {
