@@ -11,7 +11,9 @@
  *  2. makes frame pairs with ffmpeg (testsrc2, mandelbrot, a panning crop; some sizes not
  *     multiples of 32), interpolates them with the binary (-g -1: ncnn CPU path, fp32; with
  *     --vulkan also -g 0, e.g. Mesa lavapipe, fp16 storage) and with the ONNX model
- *     (onnxruntime-node), and prints the PSNR of ONNX vs binary and of a 50/50 blend vs binary;
+ *     (onnxruntime-node), and prints the PSNR of ONNX vs binary and of a 50/50 blend vs binary
+ *     (the binary's CPU path crops its output wrongly when the width is not a multiple of 32; for
+ *     such widths the ONNX output is given the same crop, see fromPaddedChwCpuBug);
  *  3. times the ONNX model at 640x360 (padded to 640x384);
  *  4. with --fixtures, (re)writes test/fixtures/rife/ (small frames + binary outputs, raw rgb24).
  *
@@ -213,6 +215,17 @@ const PAIRS: PairSpec[] = [
     t: 0.5,
   },
   { tag: 'testsrc2-t025', source: (w, h) => `testsrc2=size=${w}x${h}:rate=30`, a: 5, b: 7, w: 640, h: 360, t: 0.25 },
+  // Near the ends (the binary refuses t=0 and t=1 and returns the input frames for them).
+  { tag: 'testsrc2-t001', source: (w, h) => `testsrc2=size=${w}x${h}:rate=30`, a: 0, b: 2, w: 640, h: 360, t: 0.01 },
+  {
+    tag: 'pan-640-t099',
+    source: (w, h) => `testsrc=size=${2 * w}x${2 * h}:rate=30,crop=${w}:${h}:x=40+n*10:y=20+n*4`,
+    a: 0,
+    b: 2,
+    w: 640,
+    h: 360,
+    t: 0.99,
+  },
 ];
 
 /** Small pairs stored in test/fixtures/rife/ (<= 200 KB in all; widths multiples of 32 for the CPU path). */
@@ -298,10 +311,13 @@ async function main(): Promise<void> {
         console.log(
           `  ${p.tag.padEnd(14)} ${p.w}x${p.h} frames ${p.a},${p.b} t=${p.t}  binary ${path}:  ` +
             `ONNX ${pOnnx.toFixed(2)} dB (max |diff| ${maxAbsDiff(onnxOut.data, ref.data)})  ` +
-            `blend ${cpuBug ? '(n/a, garbled reference)' : `${pBlend.toFixed(2)} dB`}`,
+            `blend ${cpuBug ? '(n/a, garbled reference)' : `${pBlend.toFixed(2)} dB`}` +
+            (p.t < 0.1 || p.t > 0.9
+              ? `  (binary vs nearer input frame ${psnr(ref.data, (p.t < 0.5 ? a : b).data).toFixed(2)} dB)`
+              : ''),
         );
         if (g < 0 && pOnnx < 50) failures.push(`${p.tag}: ONNX vs CPU binary ${pOnnx.toFixed(2)} dB < 50 dB`);
-        if (!cpuBug && pBlend > 35) failures.push(`${p.tag}: blend too close to the binary (${pBlend.toFixed(2)} dB): frames barely move`);
+        if (!cpuBug && p.t >= 0.2 && p.t <= 0.8 && pBlend > 35) failures.push(`${p.tag}: blend too close to the binary (${pBlend.toFixed(2)} dB): frames barely move`);
       }
     }
 

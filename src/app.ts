@@ -1,5 +1,6 @@
 import { assembleWork } from './actors/assemble.js';
 import { probeWork } from './actors/probe.js';
+import { scenesWork } from './actors/scenes.js';
 import { processWork } from './actors/process.js';
 import { workdirActor } from './actors/workdir.js';
 import { appMachine } from './machines/app.js';
@@ -11,6 +12,7 @@ import { stageMachine } from './machines/stage.js';
 export const liveJobMachine = jobMachine.provide({
   actors: {
     probe: stageMachine.provide({ actors: { work: probeWork } }),
+    scenes: stageMachine.provide({ actors: { work: scenesWork } }),
     process: stageMachine.provide({ actors: { work: processWork } }),
     assemble: stageMachine.provide({ actors: { work: assembleWork } }),
     workdir: workdirActor,

@@ -120,6 +120,7 @@ export const processWork = defineWork<ProcessWork, ProcessResult>('process', asy
       const config: InterpolateHostConfig = {
         modelPath: interpolation.model.path, device: options.device, width: stream.width, height: stream.height,
         inRate: stream.rate, outRate: interpolation.outRate, frameCount: stream.frames, sceneThreshold: options.sceneThreshold ?? DEFAULT_SCENE_THRESHOLD,
+        cuts: work.scenes?.slice(1).map((scene) => scene.start),
       };
       host = startHost(scope, 'interpolate', config, stdin, total ?? interpolation.outputFrames);
     }

@@ -26,6 +26,8 @@ export interface RunFlags {
   readonly interpolationModel?: string;
   readonly sceneThreshold?: string;
   readonly failFast?: boolean;
+  readonly scenes?: boolean;
+  readonly minScene?: string;
 }
 
 function usage(message: string, tryMessage: string): UserError {
@@ -52,7 +54,7 @@ function oneOf<T extends string>(flag: string, value: string | undefined, allowe
 function sceneThreshold(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!(n > 0 && n < 1)) throw usage(`--scene-threshold expects a number between 0 and 1, got "${value}"`, 'e.g. --scene-threshold 0.12');
+  if (!(n > 0 && n < 1)) throw usage(`--scene-threshold expects a number between 0 and 1, got "${value}"`, 'e.g. --scene-threshold 0.3');
   return n;
 }
 
@@ -70,6 +72,8 @@ export function jobOptions(flags: RunFlags): JobOptions {
     interpolationModel: flags.interpolationModel,
     sceneThreshold: sceneThreshold(flags.sceneThreshold),
     failFast: flags.failFast ?? false,
+    scenes: flags.scenes ?? false,
+    minScene: integer('--min-scene', flags.minScene, { min: 1, max: 1_000_000, example: 12 }),
     device: oneOf('--device', flags.device, ['auto', 'cpu', 'cuda'] as const) ?? 'auto',
     tile: integer('--tile', flags.tile, { min: 0, max: 8192, example: 256 }),
     crf: integer('--crf', flags.crf, { min: 0, max: 63, example: 18 }),

@@ -34,15 +34,17 @@ export interface ItemWatcher {
   progress(item: BatchItem): void;
   ended(item: BatchItem): void;
   notice(item: BatchItem, message: string): void;
+  scenes?(item: BatchItem): void;
 }
 
 export function watchItems(actor: AppActor, intervalMs: number, on: ItemWatcher): () => void {
-  const seen = new Map<string, { phase?: string; status: string; printedAt: number; notices: number }>();
+  const seen = new Map<string, { phase?: string; status: string; printedAt: number; notices: number; scenes?: unknown }>();
   const subscription = actor.subscribe((snapshot) => {
     for (const item of snapshot.context.items) {
       const before = seen.get(`${snapshot.context.runCount}:${item.id}`) ?? { status: 'pending', printedAt: 0, notices: 0 };
       const now = Date.now();
-      const after = { ...before, phase: item.phase, status: item.status, notices: item.notices?.length ?? 0 };
+      const after = { ...before, phase: item.phase, status: item.status, notices: item.notices?.length ?? 0, scenes: item.scenes };
+      if (item.scenes && item.scenes !== before.scenes) on.scenes?.(item);
       for (const message of item.notices?.slice(before.notices) ?? []) on.notice(item, message);
       if (item.phase && item.phase !== before.phase && !TERMINAL.has(item.status)) on.phase(item);
       if (item.progress && item.status === 'running' && now - before.printedAt >= intervalMs) {
@@ -61,6 +63,7 @@ export function plainReporter(actor: AppActor, write: (line: string) => void = (
   const stop = watchItems(actor, 1000, {
     phase: (item) => write(`${item.input}: ${item.phase}`),
     notice: (item, message) => write(`${item.input}: ${message}`),
+    scenes: (item) => write(`${item.input}: ${item.scenes!.length} scenes${item.scenes!.length > 1 ? `, cuts at frames ${item.scenes!.slice(1).map((s) => s.start).join(', ')}` : ''}`),
     progress: (item) => write(`${item.input}: ${item.stage} ${progressText(item.progress!)}`),
     ended: (item) =>
       write(item.status === 'failed' ? `upframe: ${item.error?.message ?? 'failed'}` : `${item.input}: ${item.status}${item.status === 'done' ? ` → ${item.output}` : ''}`),
@@ -85,6 +88,7 @@ export function jsonReporter(actor: AppActor, write: (line: string) => void = (l
   const stop = watchItems(actor, 250, {
     phase: () => undefined,
     notice: (item, message) => emit({ type: 'notice', job: item.id, stage: item.stage, message }),
+    scenes: (item) => item.scenes!.forEach((scene, index) => emit({ type: 'scene', job: item.id, index, start: scene.start, end: scene.end })),
     progress: (item) =>
       emit({ type: 'progress', job: item.id, stage: item.stage, done: item.progress!.done, total: item.progress!.total, fps: item.progress!.fps ?? null, eta: item.progress!.etaSec ?? null }),
     ended: jobEvent,

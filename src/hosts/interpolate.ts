@@ -5,7 +5,7 @@
  * signal handler and is stopped with SIGKILL.
  */
 import { createInterpolator } from '../services/interpolator.js';
-import { lumaDifference } from '../services/scene-cut.js';
+import { meanLumaDifference, sceneScore } from '../services/scene-cut.js';
 import { sourcePosition } from '../services/timing.js';
 import { finish, frames, report, runHost, write } from './frames.js';
 import type { InterpolateHostConfig } from './protocol.js';
@@ -18,6 +18,16 @@ runHost(async () => {
   let k = 0;
   let index = -1;
   let previous: Buffer | undefined;
+  let previousMafd = 0;
+  // Scene detection's cuts when it ran (first frames of scenes), else the per-pair score.
+  const knownCuts = config.cuts ? new Set(config.cuts) : undefined;
+  const isCut = (a: Uint8Array, b: Uint8Array, at: number): boolean => {
+    if (knownCuts) return knownCuts.has(at);
+    const mafd = meanLumaDifference(a, b, width, height);
+    const cut = sceneScore(mafd, previousMafd) > config.sceneThreshold;
+    previousMafd = mafd;
+    return cut;
+  };
   const emit = async (frame: Uint8Array): Promise<void> => {
     await write(process.stdout, frame);
     k += 1;
@@ -26,7 +36,7 @@ runHost(async () => {
   for await (const frame of frames(process.stdin, width * height * 3)) {
     index += 1;
     if (previous) {
-      const cut = lumaDifference(previous, frame, width, height) > config.sceneThreshold;
+      const cut = isCut(previous, frame, index);
       for (let at = sourcePosition(k, inRate, outRate); at.index === index - 1; at = sourcePosition(k, inRate, outRate)) {
         await emit(at.t === 0 || cut ? previous : await interpolator.interpolate(previous, frame, at.t, width, height));
       }

@@ -26,6 +26,8 @@ export interface InterpolateHostConfig {
   /** Source frames, for progress only: the output count follows what really arrives. */
   readonly frameCount: number;
   readonly sceneThreshold: number;
+  /** Source frames that start a scene, when scene detection ran: pairs ending there are never blended. */
+  readonly cuts?: readonly number[];
 }
 
 export type HostMessage =

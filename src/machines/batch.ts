@@ -1,5 +1,5 @@
 import { assign, sendParent, sendTo, setup, type ActorRefFrom, type DoneActorEvent } from 'xstate';
-import { jobMachine, type JobNoticeEvent, type JobPhaseEvent, type JobProgressEvent } from './job.js';
+import { jobMachine, type JobNoticeEvent, type JobPhaseEvent, type JobProgressEvent, type JobScenesEvent, type Scene } from './job.js';
 import type { BatchOutput, ItemStatus, JobOptions, JobOutput, Progress, StageName } from './types.js';
 import type { JobError } from '../services/errors.js';
 import { jobDirPath } from '../services/workdir.js';
@@ -15,6 +15,7 @@ export interface BatchItem {
   readonly frames?: number;
   readonly error?: JobError;
   readonly notices?: readonly string[];
+  readonly scenes?: readonly Scene[];
 }
 
 export interface BatchInput {
@@ -39,6 +40,7 @@ export type BatchEvent =
   | JobProgressEvent
   | JobPhaseEvent
   | JobNoticeEvent
+  | JobScenesEvent
   | DoneActorEvent<JobOutput>;
 
 export type BatchUpdateEvent = { readonly type: 'batch.update'; readonly items: readonly BatchItem[] };
@@ -105,6 +107,12 @@ export const batchMachine = setup({
         return patchItem(context.entries, e.jobId, { notices: [...(item?.notices ?? []), e.message] });
       },
     }),
+    recordScenes: assign({
+      entries: ({ context, event }) => {
+        const e = event as JobScenesEvent;
+        return patchItem(context.entries, e.jobId, { scenes: e.scenes });
+      },
+    }),
     reportItems: sendParent(({ context }): BatchUpdateEvent => ({ type: 'batch.update', items: context.entries })),
   },
 }).createMachine({
@@ -120,6 +128,7 @@ export const batchMachine = setup({
     'job.phase': { actions: ['recordPhase', 'reportItems'] },
     'job.progress': { actions: ['recordProgress', 'reportItems'] },
     'job.notice': { actions: ['recordNotice', 'reportItems'] },
+    'job.scenes': { actions: ['recordScenes', 'reportItems'] },
   },
   states: {
     next: {

@@ -1,4 +1,4 @@
-import { assign, enqueueActions, fromCallback, sendParent, sendTo, setup, type ActorRefFrom, type DoneActorEvent } from 'xstate';
+import { and, assign, enqueueActions, fromCallback, sendParent, sendTo, setup, type ActorRefFrom, type DoneActorEvent } from 'xstate';
 import type { JobError } from '../services/errors.js';
 import type { MediaInfo } from '../services/ffmpeg/probe.js';
 import type { ResolvedModel } from '../services/models.js';
@@ -21,6 +21,19 @@ export interface ProbeResult {
   readonly interpolation?: InterpolationPlan;
 }
 
+export interface Scene {
+  readonly start: number;
+  readonly end: number;
+}
+
+export interface ScenesResult {
+  readonly scenes: readonly Scene[];
+}
+
+export interface ScenesWork extends JobSpec {
+  readonly media: MediaInfo;
+}
+
 export interface ProcessResult {
   readonly video: string;
   readonly frames: number;
@@ -30,6 +43,7 @@ export interface ProbeWork extends JobSpec {}
 export interface ProcessWork extends JobSpec {
   readonly jobDir: string;
   readonly plan: ProbeResult;
+  readonly scenes?: readonly Scene[];
 }
 export interface AssembleWork extends JobSpec {
   readonly jobDir: string;
@@ -47,6 +61,7 @@ interface JobContext extends JobInput {
   readonly progress?: Progress;
   readonly probe?: ProbeResult;
   readonly processed?: ProcessResult;
+  readonly scenes?: readonly Scene[];
   readonly error?: JobError;
   readonly status?: JobOutput['status'];
   /** A stage spawned while the job is paused starts paused. */
@@ -64,6 +79,7 @@ export type JobEvent =
   | DoneActorEvent<StageOutput>;
 
 export type JobPhaseEvent = { readonly type: 'job.phase'; readonly jobId: string; readonly phase: string; readonly stage?: StageName };
+export type JobScenesEvent = { readonly type: 'job.scenes'; readonly jobId: string; readonly scenes: readonly Scene[] };
 export type JobNoticeEvent = { readonly type: 'job.notice'; readonly jobId: string; readonly stage: StageName; readonly message: string };
 export type JobProgressEvent = { readonly type: 'job.progress'; readonly jobId: string; readonly stage: StageName; readonly progress: Progress };
 
@@ -84,6 +100,7 @@ export const jobMachine = setup({
   },
   actors: {
     probe: stageMachine,
+    scenes: stageMachine,
     /** decode → the plan's hosts → encode */
     process: stageMachine,
     assemble: stageMachine,
@@ -92,6 +109,7 @@ export const jobMachine = setup({
   },
   guards: {
     stageDone: ({ event }) => stageOutput(event)?.status === 'done',
+    scenesWanted: ({ context }) => Boolean(context.options.scenes),
     stageCancelled: ({ event }) => stageOutput(event)?.status === 'cancelled',
     outputCommitted: ({ event }) => {
       const output = stageOutput(event);
@@ -108,6 +126,17 @@ export const jobMachine = setup({
           input: { name: 'probe', graceMs: context.options.graceMs, work: specOf(context) satisfies ProbeWork },
         }),
     }),
+    spawnScenes: assign({
+      stage: 'scenes' as const,
+      progress: undefined,
+      stageRef: ({ context, spawn }) =>
+        spawn('scenes', {
+          id: 'scenes',
+          input: { name: 'scenes', graceMs: context.options.graceMs, work: { ...specOf(context), media: context.probe!.media } satisfies ScenesWork },
+        }),
+    }),
+    recordScenes: assign({ scenes: ({ event }) => (stageOutput(event)?.result as ScenesResult).scenes }),
+    reportScenes: sendParent(({ context }): JobScenesEvent => ({ type: 'job.scenes', jobId: context.id, scenes: context.scenes ?? [] })),
     spawnProcess: assign(({ context, spawn }) => {
       const name = context.probe!.steps.join('+') as StageName;
       return {
@@ -115,7 +144,11 @@ export const jobMachine = setup({
         progress: undefined,
         stageRef: spawn('process', {
           id: 'process',
-          input: { name, graceMs: context.options.graceMs, work: { ...specOf(context), jobDir: context.jobDir, plan: context.probe! } satisfies ProcessWork },
+          input: {
+            name,
+            graceMs: context.options.graceMs,
+            work: { ...specOf(context), jobDir: context.jobDir, plan: context.probe!, scenes: context.scenes } satisfies ProcessWork,
+          },
         }),
       };
     }),
@@ -187,7 +220,18 @@ export const jobMachine = setup({
       entry: ['spawnProbe', 'pauseStage', { type: 'reportPhase', params: { phase: 'probing' } }],
       on: {
         'xstate.done.actor.probe': [
+          { guard: and(['stageDone', 'scenesWanted']), target: 'detecting', actions: 'recordProbe' },
           { guard: 'stageDone', target: 'planning', actions: 'recordProbe' },
+          { guard: 'stageCancelled', target: 'cancelled' },
+          { target: 'failed', actions: 'recordError' },
+        ],
+      },
+    },
+    detecting: {
+      entry: ['spawnScenes', 'pauseStage', { type: 'reportPhase', params: { phase: 'detecting scenes' } }],
+      on: {
+        'xstate.done.actor.scenes': [
+          { guard: 'stageDone', target: 'planning', actions: ['recordScenes', 'reportScenes'] },
           { guard: 'stageCancelled', target: 'cancelled' },
           { target: 'failed', actions: 'recordError' },
         ],

@@ -1,7 +1,7 @@
 import type { JobError } from '../services/errors.js';
 
 /** The processing stage is named by the hosts it chains: `upscale`, `interpolate` or both. */
-export type StageName = 'probe' | 'upscale' | 'interpolate' | 'upscale+interpolate' | 'assemble';
+export type StageName = 'probe' | 'scenes' | 'upscale' | 'interpolate' | 'upscale+interpolate' | 'assemble';
 export type Order = 'upscale-first' | 'interpolate-first';
 export interface Rate {
   readonly num: number;
@@ -28,6 +28,9 @@ export interface JobOptions {
   readonly order?: Order;
   readonly interpolationModel?: string;
   readonly sceneThreshold?: number;
+  /** Detect scenes (their own stage) before processing. */
+  readonly scenes?: boolean;
+  readonly minScene?: number;
   /** Stop the batch at the first failed item (the rest are skipped). */
   readonly failFast?: boolean;
   readonly device: 'auto' | 'cpu' | 'cuda';

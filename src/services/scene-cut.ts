@@ -1,9 +1,10 @@
 /**
- * A cheap cut check between two consecutive rgb24 frames: the mean absolute luma difference over a
- * sparse grid (about 64×36 samples), in 0..1. Motion stays well below the default threshold; a
- * change of shot lands above it.
+ * The per-pair cut check the interpolation host runs when no scene detection ran: ffmpeg's scene
+ * score, computed on a sparse grid (about 64×36 samples). `mafd` is the mean absolute luma
+ * difference in 0..255; the score is min(mafd, |mafd − previous mafd|) / 100, clipped to 1, so a
+ * steady high-motion stretch does not read as a string of cuts while a sudden change does.
  */
-export function lumaDifference(a: Uint8Array, b: Uint8Array, width: number, height: number): number {
+export function meanLumaDifference(a: Uint8Array, b: Uint8Array, width: number, height: number): number {
   const stepX = Math.max(1, Math.floor(width / 64));
   const stepY = Math.max(1, Math.floor(height / 36));
   let total = 0;
@@ -17,7 +18,12 @@ export function lumaDifference(a: Uint8Array, b: Uint8Array, width: number, heig
       samples += 1;
     }
   }
-  return total / samples / 255;
+  return total / samples;
 }
 
-export const DEFAULT_SCENE_THRESHOLD = 0.12;
+export function sceneScore(mafd: number, previousMafd: number): number {
+  return Math.min(1, Math.min(mafd, Math.abs(mafd - previousMafd)) / 100);
+}
+
+/** The same default as ffmpeg's usual `select='gt(scene,0.3)'`. */
+export const DEFAULT_SCENE_THRESHOLD = 0.3;

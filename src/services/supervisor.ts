@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
-export type ProcessRole = 'ffprobe' | 'decode' | 'upscale-host' | 'interpolate-host' | 'encode' | 'mux';
+export type ProcessRole = 'ffprobe' | 'decode' | 'upscale-host' | 'interpolate-host' | 'encode' | 'mux' | 'scenes';
 
 export interface ExitInfo {
   readonly code: number | null;

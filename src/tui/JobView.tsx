@@ -48,7 +48,18 @@ function CurrentItem({ item }: { readonly item: BatchItem }) {
         {item.stage ? ` · ${item.stage}` : ''}
       </Text>
       <ProgressBar progress={item.progress} />
+      {item.scenes ? <Scenes scenes={item.scenes} /> : null}
     </Box>
+  );
+}
+
+function Scenes({ scenes }: { readonly scenes: NonNullable<BatchItem['scenes']> }) {
+  const cuts = scenes.slice(1).map((scene) => scene.start);
+  return (
+    <Text dimColor wrap="truncate-end">
+      {scenes.length} scene{scenes.length === 1 ? '' : 's'}
+      {cuts.length > 0 ? ` · cuts at frames ${cuts.join(', ')}` : ''}
+    </Text>
   );
 }
 

@@ -63,6 +63,9 @@ export async function runTui(options: TuiOptions): Promise<number> {
         order: base?.order,
         interpolationModel: base?.interpolationModel,
         sceneThreshold: base?.sceneThreshold === undefined ? undefined : String(base.sceneThreshold),
+        scenes: base?.scenes,
+        minScene: base?.minScene === undefined ? undefined : String(base.minScene),
+        failFast: base?.failFast,
       });
     } catch (error) {
       return { error: error instanceof UserError ? formatUserError(error) : String(error) };

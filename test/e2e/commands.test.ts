@@ -18,7 +18,7 @@ describe('inspect, doctor, models', () => {
     const json = await cli(['inspect', '--format', 'json']).result;
     const charts = JSON.parse(json.stdout) as Record<string, { states: { key: string }[] }>;
     expect(Object.keys(charts)).toEqual(['app', 'batch', 'job', 'stage']);
-    expect(charts.job.states.map((s) => s.key)).toEqual(['probing', 'planning', 'processing', 'assembling', 'cancelling', 'failing', 'done', 'failed', 'cancelled']);
+    expect(charts.job.states.map((s) => s.key)).toEqual(['probing', 'detecting', 'planning', 'processing', 'assembling', 'cancelling', 'failing', 'done', 'failed', 'cancelled']);
 
     const scxml = await cli(['inspect', '--format', 'scxml', '--machine', 'stage']).result;
     expect(scxml.stdout).toMatch(/^<\?xml/);

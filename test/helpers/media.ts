@@ -62,3 +62,16 @@ export function videoStream(path: string): StreamInfo {
   if (!video) throw new Error(`no video stream in ${path}`);
   return video;
 }
+
+/** Three different sources joined end to end (1 s each at 24 fps): cuts at frames 24 and 48. */
+export function makeJoinedClip(dir: string, name: string, size = '96x64'): string {
+  const path = join(dir, name);
+  const source = (filter: string) => ['-f', 'lavfi', '-i', `${filter}=size=${size}:rate=24`];
+  execFileSync(ffmpeg.ffmpeg, [
+    '-nostdin', '-loglevel', 'error',
+    ...source('testsrc2'), ...source('mandelbrot'), ...source('smptebars'),
+    '-filter_complex', '[0]trim=duration=1[a];[1]trim=duration=1[b];[2]trim=duration=1[c];[a][b][c]concat=n=3:v=1[v]',
+    '-map', '[v]', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-y', path,
+  ]);
+  return path;
+}

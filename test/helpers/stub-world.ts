@@ -34,6 +34,7 @@ export function createStubWorld(options: StubWorldOptions = {}) {
   const frames = options.frames ?? 10;
   const results: Partial<Record<StageName, unknown>> = {
     probe: { media: { frameCount: frames, width: 8, height: 8 }, steps: ['upscale'], model: { name: 'stub' } },
+    scenes: { scenes: [{ start: 0, end: frames }] },
     upscale: { video: 'video.mkv', frames },
     assemble: { output: 'out.mp4' },
   };
@@ -79,7 +80,7 @@ export function createStubWorld(options: StubWorldOptions = {}) {
   });
 
   const stage = (name: StageName) => stageMachine.provide({ actors: { work: workFor(name) } });
-  const job = jobMachine.provide({ actors: { probe: stage('probe'), process: stage('upscale'), assemble: stage('assemble'), workdir } });
+  const job = jobMachine.provide({ actors: { probe: stage('probe'), scenes: stage('scenes'), process: stage('upscale'), assemble: stage('assemble'), workdir } });
   const machine = appMachine.provide({ actors: { batch: batchMachine.provide({ actors: { job } }) } });
 
   const current = (): StubWork | undefined => live.find((w) => !w.ended && !w.stopRequested);

@@ -16,8 +16,8 @@ function flat(value: number): Buffer {
 }
 
 /** Runs the real host process over raw frames; returns the frames it wrote and its messages. */
-async function runHost(frames: Buffer[], inRate: { num: number; den: number }, outRate: { num: number; den: number }) {
-  const config: InterpolateHostConfig = { modelPath: model, device: 'cpu', width: W, height: H, inRate, outRate, frameCount: frames.length, sceneThreshold: 0.12 };
+async function runHost(frames: Buffer[], inRate: { num: number; den: number }, outRate: { num: number; den: number }, cuts?: number[]) {
+  const config: InterpolateHostConfig = { modelPath: model, device: 'cpu', width: W, height: H, inRate, outRate, frameCount: frames.length, sceneThreshold: 0.3, cuts };
   const child = spawn(process.execPath, [...tsNodeArgs(hostEntry('interpolate')), JSON.stringify(config)], { stdio: ['pipe', 'pipe', 'inherit', 'ipc'] });
   const messages: HostMessage[] = [];
   child.on('message', (m: HostMessage) => messages.push(m));
@@ -50,6 +50,12 @@ describe('interpolation host (real process, real onnxruntime, exact blend model)
     expect(frames.map((f) => f[0])).toEqual([0, 0, 200, 210, 220, 220]);
     expect(messages.at(-1)).toEqual({ type: 'done', frames: 6 });
     expect(messages[0]).toMatchObject({ type: 'ready', provider: 'cpu' });
+  });
+
+  it('uses the cuts scene detection found instead of its own check', async () => {
+    // 200 → 220 would blend; a detected cut at frame 2 says it must not. 0 → 200 is no cut by the list.
+    const { frames } = await runHost([flat(0), flat(200), flat(220)], { num: 24, den: 1 }, { num: 48, den: 1 }, [2]);
+    expect(frames.map((f) => f[0])).toEqual([0, 100, 200, 200, 220, 220]);
   });
 
   it('25 → 60 fps gives 60 frames for 25, at the right fractions', async () => {

@@ -162,14 +162,16 @@ describe('cancel in every state of the job graph', () => {
   );
 
   it('covers the phases the graph has', () => {
-    expect(resting.map((s) => s.key)).toEqual(['probing', 'processing', 'assembling']);
+    expect(resting.map((s) => s.key)).toEqual(['probing', 'detecting', 'processing', 'assembling']);
   });
 
   for (const [index, state] of resting.entries()) {
     for (const paused of [false, true]) {
       it(`${state.key}${paused ? ' (paused)' : ''}: cancel → cancelled, nothing live`, async () => {
         const world = createStubWorld({ stopDelayMs: 2 });
-        const actor = start(world);
+        // With scene detection on, every resting state lies on the path: probing → detecting → processing → assembling.
+        const actor = createActor(world.machine).start();
+        actor.send({ type: 'app.start', request: { ...request(), options: { ...OPTIONS, scenes: true } } });
         for (let i = 0; i < index; i++) {
           await tick();
           world.complete();

@@ -1,0 +1,47 @@
+import type { Rate } from '../machines/types.js';
+import { fileArg } from './ffmpeg/args.js';
+
+/** A scene: frames [start, end) of the source. */
+export interface Scene {
+  readonly start: number;
+  readonly end: number;
+}
+
+export const DEFAULT_MIN_SCENE = 1;
+
+/**
+ * ffmpeg's own scene score on every decoded frame; `setpts=N` makes each printed pts the frame's index.
+ * Cuts print on stdout (`metadata=print:file=-`), progress (`frame=N`) on fd 3.
+ */
+export function sceneDetectArgs(absoluteInput: string, threshold: number): string[] {
+  return [
+    '-nostdin', '-hide_banner', '-loglevel', 'error',
+    '-protocol_whitelist', 'file,pipe', '-i', fileArg(absoluteInput),
+    '-map', '0:v:0', '-an', '-sn', '-dn',
+    '-vf', `setpts=N,select='gt(scene,${threshold})',metadata=print:file=-`,
+    '-progress', 'pipe:3', '-nostats',
+    '-f', 'null', '-',
+  ];
+}
+
+/** The frame indices at which a new scene starts, from the metadata printout. */
+export function parseCuts(printout: string): number[] {
+  const cuts: number[] = [];
+  for (const match of printout.matchAll(/^frame:\d+\s+pts:(\d+)/gm)) cuts.push(Number(match[1]));
+  return cuts;
+}
+
+/** Scenes from cuts, merging any shorter than `minScene` frames into the one before. */
+export function scenesFrom(cuts: readonly number[], frames: number, minScene = DEFAULT_MIN_SCENE): Scene[] {
+  const starts = [0];
+  for (const cut of [...cuts].sort((a, b) => a - b)) {
+    if (cut <= 0 || cut >= frames) continue;
+    if (cut - starts[starts.length - 1] >= minScene) starts.push(cut);
+  }
+  if (starts.length > 1 && frames - starts[starts.length - 1] < minScene) starts.pop();
+  return starts.map((start, i) => ({ start, end: starts[i + 1] ?? frames }));
+}
+
+export function sceneTime(frame: number, rate: Rate): number {
+  return (frame * rate.den) / rate.num;
+}
