@@ -1,7 +1,11 @@
-import { resolve } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Readable } from 'node:stream';
 import type { AssembleWork } from '../machines/job.js';
+import { removeStore } from '../services/checkpoints.js';
 import { UserError } from '../services/errors.js';
-import { containerFor, muxArgs } from '../services/ffmpeg/args.js';
+import { concatList, containerFor, finalArgs } from '../services/ffmpeg/args.js';
+import { onProgressFrames } from '../services/ffmpeg/progress.js';
 import { ffmpegBinaries } from '../services/ffmpeg/resolve.js';
 import { collectText, lastLine } from '../services/streams.js';
 import { commitOutput, partialPath, removeIfExists } from '../services/workdir.js';
@@ -11,22 +15,41 @@ export interface AssembleResult {
   readonly output: string;
 }
 
-/** Muxes the encoded video with the input's audio and subtitles into `<dest>.upframe-partial-<id>`, then renames it. */
+/**
+ * Joins the lossless segments, encodes them once for the container with the input's audio and
+ * subtitles into `<dest>.upframe-partial-<id>`, then renames it into place.
+ */
 export const assembleWork = defineWork<AssembleWork, AssembleResult>('assemble', async (work, scope) => {
   scope.started();
   const output = resolve(work.output);
   const partial = partialPath(output, work.id);
+  const { processed } = work;
   scope.onRelease(() => removeIfExists(partial));
-  const mux = scope.spawn({
+  const list = join(work.jobDir, 'segments.txt');
+  writeFileSync(list, concatList(processed.segments));
+  const encode = {
+    container: containerFor(output),
+    frameWidth: processed.frameWidth,
+    frameHeight: processed.frameHeight,
+    outWidth: processed.outWidth,
+    outHeight: processed.outHeight,
+    frameRate: processed.rate,
+    crf: work.options.crf,
+  };
+  const ffmpeg = scope.spawn({
     command: ffmpegBinaries().ffmpeg,
-    args: muxArgs(containerFor(output), work.media, work.video, resolve(work.input), partial),
+    args: finalArgs(encode, work.media, list, resolve(work.input), partial),
     role: 'mux',
+    stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
   });
-  const [stderr, exit] = await Promise.all([collectText(mux.child.stderr), mux.exited]);
+  onProgressFrames(ffmpeg.child.stdio[3] as Readable, (frame) => scope.progress(Math.min(frame, processed.frames), processed.frames));
+  const [stderr, exit] = await Promise.all([collectText(ffmpeg.child.stderr), ffmpeg.exited]);
   if (exit.code !== 0) {
     throw new UserError('writing the output failed', { kind: 'runtime', file: output, tryMessage: `ffmpeg says: ${lastLine(stderr) || `exit ${exit.code ?? exit.signal}`}` });
   }
-  scope.progress(1, 1);
+  scope.progress(processed.frames, processed.frames);
   scope.commit(() => commitOutput(partial, output, work.options.overwrite));
+  // The output is in place: checkpoints kept for --resume have served.
+  if (processed.resumeDir) removeStore(processed.resumeDir);
   return { output };
 });

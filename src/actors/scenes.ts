@@ -2,22 +2,12 @@ import { resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { ScenesResult, ScenesWork } from '../machines/job.js';
 import { UserError } from '../services/errors.js';
+import { onProgressFrames } from '../services/ffmpeg/progress.js';
 import { ffmpegBinaries } from '../services/ffmpeg/resolve.js';
 import { DEFAULT_SCENE_THRESHOLD } from '../services/scene-cut.js';
 import { DEFAULT_MIN_SCENE, parseCuts, sceneDetectArgs, scenesFrom } from '../services/scenes.js';
 import { collectText, lastLine } from '../services/streams.js';
 import { defineWork } from './work.js';
-
-/** `frame=N` lines of ffmpeg's -progress output, as they come. */
-function onProgressFrames(stream: Readable, onFrame: (frame: number) => void): void {
-  let buffered = '';
-  stream.on('data', (chunk: Buffer) => {
-    buffered += chunk.toString('latin1');
-    const lines = buffered.split('\n');
-    buffered = lines.pop() ?? '';
-    for (const line of lines) if (line.startsWith('frame=')) onFrame(Number(line.slice(6)));
-  });
-}
 
 /** Scene detection: one ffmpeg pass with its scene score over every frame. */
 export const scenesWork = defineWork<ScenesWork, ScenesResult>('scenes', async (work, scope) => {

@@ -16,7 +16,7 @@ export interface WorkScope {
   /** The step after which the output is the user's: a cancel arriving later no longer undoes the job. */
   commit(step: () => void): void;
   started(): void;
-  progress(done: number, total: number): void;
+  progress(done: number, total: number, segments?: { readonly segment: number; readonly segments: number }): void;
   notice(message: string): void;
 }
 
@@ -99,7 +99,7 @@ export function defineWork<Input, Result>(name: string, run: WorkFunction<Input,
         committed = true;
       },
       started: () => report({ type: 'work.started' }),
-      progress: (done, total) => report({ type: 'work.progress', progress: meter.sample(done, total) }),
+      progress: (done, total, segments) => report({ type: 'work.progress', progress: { ...meter.sample(done, total), ...segments } }),
       notice: (message) => report({ type: 'work.notice', message }),
     };
 

@@ -28,6 +28,11 @@ export interface RunFlags {
   readonly failFast?: boolean;
   readonly scenes?: boolean;
   readonly minScene?: string;
+  readonly mode?: string;
+  readonly chunk?: string;
+  readonly window?: string;
+  readonly overlap?: string;
+  readonly resume?: boolean;
 }
 
 function usage(message: string, tryMessage: string): UserError {
@@ -58,7 +63,17 @@ function sceneThreshold(value: string | undefined): number | undefined {
   return n;
 }
 
+function checkModeFlags(flags: RunFlags): void {
+  const mode = flags.mode ?? 'chunked';
+  if (mode === 'chunked' && (flags.window !== undefined || flags.overlap !== undefined)) {
+    throw usage('--window and --overlap belong to --mode context', 'add --mode context, or use --chunk N');
+  }
+  if (mode === 'context' && (flags.window === undefined || flags.overlap === undefined)) throw usage('--mode context needs --window N and --overlap K', 'e.g. --mode context --window 32 --overlap 4');
+  if (mode === 'context' && flags.chunk !== undefined) throw usage('--chunk belongs to --mode chunked', 'drop --chunk, or use --mode chunked');
+}
+
 export function jobOptions(flags: RunFlags): JobOptions {
+  checkModeFlags(flags);
   const scale = oneOf('--scale', flags.scale, ['1', '2', '4'] as const);
   const interpolate = oneOf('--interpolate', flags.interpolate, ['2', '4'] as const);
   if (interpolate && flags.fps) throw usage('--interpolate and --fps both set the output rate', 'give one of them');
@@ -73,6 +88,11 @@ export function jobOptions(flags: RunFlags): JobOptions {
     sceneThreshold: sceneThreshold(flags.sceneThreshold),
     failFast: flags.failFast ?? false,
     scenes: flags.scenes ?? false,
+    mode: oneOf('--mode', flags.mode, ['chunked', 'context'] as const),
+    chunk: integer('--chunk', flags.chunk, { min: 1, max: 10_000_000, example: 240 }),
+    window: integer('--window', flags.window, { min: 3, max: 10_000_000, example: 32 }),
+    overlap: integer('--overlap', flags.overlap, { min: 0, max: 1_000_000, example: 4 }),
+    resume: flags.resume ?? false,
     minScene: integer('--min-scene', flags.minScene, { min: 1, max: 1_000_000, example: 12 }),
     device: oneOf('--device', flags.device, ['auto', 'cpu', 'cuda'] as const) ?? 'auto',
     tile: integer('--tile', flags.tile, { min: 0, max: 8192, example: 256 }),

@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
 import { toJobError } from '../services/errors.js';
-import type { HostMessage } from './protocol.js';
+import type { HostMessage, SegmentMessage } from './protocol.js';
 
 /** IPC to the stage actor; resolves once the message is handed to the OS. */
 export function report(message: HostMessage): Promise<void> {
@@ -30,6 +30,18 @@ export async function* frames(input: Readable, frameBytes: number): AsyncGenerat
     pendingBytes = joined.length;
   }
   if (pendingBytes > 0) throw new Error(`stdin ended inside a frame (${pendingBytes} of ${frameBytes} bytes)`);
+}
+
+/** The segment to work on: the parent sends it after `ready`, before any frame arrives. */
+export function segmentMessage(): Promise<SegmentMessage> {
+  return new Promise((resolve) => {
+    const onMessage = (message: SegmentMessage): void => {
+      if (message?.type !== 'segment') return;
+      process.off('message', onMessage);
+      resolve(message);
+    };
+    process.on('message', onMessage);
+  });
 }
 
 /** Respects backpressure: the next stage's pace sets ours. */

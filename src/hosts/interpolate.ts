@@ -7,7 +7,7 @@
 import { createInterpolator } from '../services/interpolator.js';
 import { meanLumaDifference, sceneScore } from '../services/scene-cut.js';
 import { sourcePosition } from '../services/timing.js';
-import { finish, frames, report, runHost, write } from './frames.js';
+import { finish, frames, report, runHost, segmentMessage, write } from './frames.js';
 import type { InterpolateHostConfig } from './protocol.js';
 
 runHost(async () => {
@@ -15,8 +15,11 @@ runHost(async () => {
   const { width, height, inRate, outRate } = config;
   const interpolator = await createInterpolator(config);
   await report({ type: 'ready', provider: interpolator.provider, fallbackReason: interpolator.fallbackReason });
-  let k = 0;
-  let index = -1;
+  const segment = { ...config, ...(config.awaitSegment ? await segmentMessage() : {}) };
+  const outputTo = segment.outputTo ?? Number.POSITIVE_INFINITY;
+  let k = segment.outputFrom ?? 0;
+  let written = 0;
+  let index = (segment.firstSource ?? 0) - 1;
   let previous: Buffer | undefined;
   let previousMafd = 0;
   // Scene detection's cuts when it ran (first frames of scenes), else the per-pair score.
@@ -31,20 +34,21 @@ runHost(async () => {
   const emit = async (frame: Uint8Array): Promise<void> => {
     await write(process.stdout, frame);
     k += 1;
-    void report({ type: 'frame', done: k });
+    written += 1;
+    void report({ type: 'frame', done: written });
   };
   for await (const frame of frames(process.stdin, width * height * 3)) {
     index += 1;
     if (previous) {
       const cut = isCut(previous, frame, index);
-      for (let at = sourcePosition(k, inRate, outRate); at.index === index - 1; at = sourcePosition(k, inRate, outRate)) {
+      for (let at = sourcePosition(k, inRate, outRate); at.index === index - 1 && k < outputTo; at = sourcePosition(k, inRate, outRate)) {
         await emit(at.t === 0 || cut ? previous : await interpolator.interpolate(previous, frame, at.t, width, height));
       }
     }
     previous = frame;
   }
   // After the last source frame there is no next one: its remaining output slots repeat it.
-  if (previous) while (sourcePosition(k, inRate, outRate).index === index) await emit(previous);
+  if (previous) while (sourcePosition(k, inRate, outRate).index === index && k < outputTo) await emit(previous);
   await interpolator.release();
-  await finish(k);
+  await finish(written);
 });

@@ -13,6 +13,11 @@ export interface UpscaleHostConfig {
   readonly height: number;
   /** For progress only: the host counts what it really receives. */
   readonly frameCount: number;
+  /** Of the frames received, the first to emit and how many (the rest is context); default all. */
+  readonly emitStart?: number;
+  readonly emitCount?: number;
+  /** Wait for a {@link SegmentMessage} after `ready` (its fields override these). */
+  readonly awaitSegment?: boolean;
 }
 
 /** Passed to the interpolation host as its single argv JSON argument. */
@@ -28,10 +33,25 @@ export interface InterpolateHostConfig {
   readonly sceneThreshold: number;
   /** Source frames that start a scene, when scene detection ran: pairs ending there are never blended. */
   readonly cuts?: readonly number[];
+  /** Source index of the first frame received (a segment's start), and the output frames [from, to) to write. */
+  readonly firstSource?: number;
+  readonly outputFrom?: number;
+  readonly outputTo?: number;
+  readonly awaitSegment?: boolean;
+}
+
+/** What a host is to emit of the frames it receives, sent once the plan is known (after `ready`). */
+export interface SegmentMessage {
+  readonly type: 'segment';
+  readonly emitStart?: number;
+  readonly emitCount?: number;
+  readonly firstSource?: number;
+  readonly outputFrom?: number;
+  readonly outputTo?: number;
 }
 
 export type HostMessage =
-  | { readonly type: 'ready'; readonly scale?: number; readonly provider: 'cpu' | 'cuda'; readonly fallbackReason?: string }
+  | { readonly type: 'ready'; readonly scale?: number; readonly frames?: number; readonly provider: 'cpu' | 'cuda'; readonly fallbackReason?: string }
   | { readonly type: 'frame'; readonly done: number }
   | { readonly type: 'done'; readonly frames: number }
   | { readonly type: 'error'; readonly kind: ErrorKind; readonly message: string };

@@ -1,22 +1,48 @@
 /**
  * Inference host: loads the model once, reads rgb24 frames on stdin, writes upscaled rgb24 frames on
- * stdout, and reports over IPC. It installs no signal handler: `session.run` holds the JS thread, so
- * it is stopped from outside with SIGKILL and the OS reclaims everything, GPU memory included.
+ * stdout, and reports over IPC. A temporal model (T frames in) gets each frame's neighbourhood, the
+ * edge frames of what it receives replicated. It installs no signal handler: `session.run` holds the
+ * JS thread, so it is stopped from outside with SIGKILL and the OS reclaims everything, GPU memory
+ * included.
  */
 import { createUpscaler } from '../services/upscaler.js';
-import { finish, frames, report, runHost, write } from './frames.js';
+import { finish, frames, report, runHost, segmentMessage, write } from './frames.js';
 import type { UpscaleHostConfig } from './protocol.js';
 
 runHost(async () => {
   const config = JSON.parse(process.argv[2] ?? '{}') as UpscaleHostConfig;
   const upscaler = await createUpscaler(config);
-  await report({ type: 'ready', scale: upscaler.scale, provider: upscaler.provider, fallbackReason: upscaler.fallbackReason });
+  await report({ type: 'ready', scale: upscaler.scale, frames: upscaler.frames, provider: upscaler.provider, fallbackReason: upscaler.fallbackReason });
+  const segment = { ...config, ...(config.awaitSegment ? await segmentMessage() : {}) };
+  const radius = (upscaler.frames - 1) / 2;
+  const emitStart = segment.emitStart ?? 0;
+  const emitEnd = emitStart + (segment.emitCount ?? Number.POSITIVE_INFINITY);
+  // The last 2·radius + 1 frames received, `base` being the index of window[0].
+  const window: Buffer[] = [];
+  let base = 0;
+  let next = 0;
   let done = 0;
-  for await (const frame of frames(process.stdin, config.width * config.height * 3)) {
-    await write(process.stdout, await upscaler.upscale(frame, config.width, config.height));
+  const neighbourhood = (j: number, last: number): Buffer[] => {
+    const pick = (i: number) => window[Math.min(last, Math.max(0, i)) - base] ?? window[0];
+    return Array.from({ length: upscaler.frames }, (_, n) => pick(j - radius + n));
+  };
+  const emit = async (j: number, last: number): Promise<void> => {
+    const input = upscaler.frames === 1 ? window[j - base] : neighbourhood(j, last);
+    await write(process.stdout, await upscaler.upscale(input, config.width, config.height));
     done += 1;
     void report({ type: 'frame', done });
+  };
+  let received = 0;
+  for await (const frame of frames(process.stdin, config.width * config.height * 3)) {
+    window.push(frame);
+    received += 1;
+    for (; next + radius <= received - 1 && next < emitEnd; next++) if (next >= emitStart) await emit(next, received - 1);
+    while (window.length > 2 * radius + 1) {
+      window.shift();
+      base += 1;
+    }
   }
+  for (; next < Math.min(emitEnd, received); next++) if (next >= emitStart) await emit(next, received - 1);
   await upscaler.release();
   await finish(done);
 });

@@ -34,9 +34,17 @@ export interface ScenesWork extends JobSpec {
   readonly media: MediaInfo;
 }
 
+/** The processed frames: lossless segment files in order, their geometry and rate. */
 export interface ProcessResult {
-  readonly video: string;
+  readonly segments: readonly string[];
   readonly frames: number;
+  readonly frameWidth: number;
+  readonly frameHeight: number;
+  readonly outWidth: number;
+  readonly outHeight: number;
+  readonly rate: Rate;
+  /** The --resume folder to remove once the output is in place. */
+  readonly resumeDir?: string;
 }
 
 export interface ProbeWork extends JobSpec {}
@@ -48,7 +56,7 @@ export interface ProcessWork extends JobSpec {
 export interface AssembleWork extends JobSpec {
   readonly jobDir: string;
   readonly media: MediaInfo;
-  readonly video: string;
+  readonly processed: ProcessResult;
 }
 
 export interface JobInput extends JobSpec {
@@ -161,7 +169,7 @@ export const jobMachine = setup({
           input: {
             name: 'assemble',
             graceMs: context.options.graceMs,
-            work: { ...specOf(context), jobDir: context.jobDir, media: context.probe!.media, video: context.processed!.video } satisfies AssembleWork,
+            work: { ...specOf(context), jobDir: context.jobDir, media: context.probe!.media, processed: context.processed! } satisfies AssembleWork,
           },
         }),
     }),

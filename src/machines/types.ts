@@ -16,6 +16,9 @@ export interface Progress {
   readonly total: number;
   readonly fps?: number;
   readonly etaSec?: number;
+  /** Segments done (the current one's index) and their count, when the video is cut in several. */
+  readonly segment?: number;
+  readonly segments?: number;
 }
 
 export interface JobOptions {
@@ -28,6 +31,13 @@ export interface JobOptions {
   readonly order?: Order;
   readonly interpolationModel?: string;
   readonly sceneThreshold?: number;
+  /** How the video is cut into segments: fixed chunks, or windows with context on each side. */
+  readonly mode?: 'chunked' | 'context';
+  readonly chunk?: number;
+  readonly window?: number;
+  readonly overlap?: number;
+  /** Keep finished segments across runs (cancel, crash, SIGKILL) and reuse them. */
+  readonly resume?: boolean;
   /** Detect scenes (their own stage) before processing. */
   readonly scenes?: boolean;
   readonly minScene?: number;

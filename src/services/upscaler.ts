@@ -15,10 +15,13 @@ export interface UpscalerOptions {
 
 export interface Upscaler {
   readonly scale: number;
+  /** Frames the model takes at once (T): 1 for per-frame models, the input's channels / 3 otherwise. */
+  readonly frames: number;
   readonly provider: 'cpu' | 'cuda';
   /** Set when `auto` wanted CUDA and fell back to the CPU. */
   readonly fallbackReason?: string;
-  upscale(rgb: Uint8Array, width: number, height: number): Promise<Uint8Array>;
+  /** One output frame from `frames` consecutive input frames (the middle one's neighbourhood). */
+  upscale(rgb: Uint8Array | readonly Uint8Array[], width: number, height: number): Promise<Uint8Array>;
   release(): Promise<void>;
 }
 
@@ -60,16 +63,18 @@ export async function createUpscaler(options: UpscalerOptions): Promise<Upscaler
   const { session, provider, fallbackReason } = await openSession(options.modelPath, options.device);
   const inputName = session.inputNames[0];
   const outputName = session.outputNames[0];
+  const channels = session.inputMetadata[0]?.isTensor ? session.inputMetadata[0].shape[1] : 3;
+  const frames = typeof channels === 'number' && channels > 3 && channels % 3 === 0 ? channels / 3 : 1;
 
   async function runTile(data: Float32Array, width: number, height: number): Promise<ort.Tensor> {
-    const feeds = { [inputName]: new ort.Tensor('float32', data, [1, 3, height, width]) };
+    const feeds = { [inputName]: new ort.Tensor('float32', data, [1, 3 * frames, height, width]) };
     const results = await session.run(feeds);
     return results[outputName];
   }
 
   let scale = options.scale;
   if (scale === undefined) {
-    const probe = await runTile(new Float32Array(3 * 16 * 16), 16, 16);
+    const probe = await runTile(new Float32Array(3 * frames * 16 * 16), 16, 16);
     const dims = probe.dims;
     scale = dims[3] / 16;
     if (dims.length !== 4 || dims[1] !== 3 || !Number.isInteger(scale) || scale < 1 || dims[2] / 16 !== scale) {
@@ -81,15 +86,24 @@ export async function createUpscaler(options: UpscalerOptions): Promise<Upscaler
   }
   const factor = scale;
 
+  const tileInput = (input: Uint8Array | readonly Uint8Array[], width: number, tile: Tile): Float32Array => {
+    if (input instanceof Uint8Array) return extractTile(input, width, tile);
+    const planes = input.map((frame) => extractTile(frame, width, tile));
+    const joined = new Float32Array(planes.reduce((n, p) => n + p.length, 0));
+    planes.reduce((offset, p) => (joined.set(p, offset), offset + p.length), 0);
+    return joined;
+  };
+
   return {
     scale: factor,
+    frames,
     provider,
     fallbackReason,
-    async upscale(rgb, width, height) {
+    async upscale(input, width, height) {
       const output = new Uint8Array(width * factor * height * factor * 3);
       const tiles: Tile[] = planTiles(width, height, options.tileSize, options.overlap);
       for (const tile of tiles) {
-        const result = await runTile(extractTile(rgb, width, tile), tile.padWidth, tile.padHeight);
+        const result = await runTile(tileInput(input, width, tile), tile.padWidth, tile.padHeight);
         pasteTile(output, width * factor, result.data as Float32Array, tile, factor);
       }
       return output;

@@ -66,6 +66,11 @@ export async function runTui(options: TuiOptions): Promise<number> {
         scenes: base?.scenes,
         minScene: base?.minScene === undefined ? undefined : String(base.minScene),
         failFast: base?.failFast,
+        mode: base?.mode,
+        chunk: base?.chunk === undefined ? undefined : String(base.chunk),
+        window: base?.window === undefined ? undefined : String(base.window),
+        overlap: base?.overlap === undefined ? undefined : String(base.overlap),
+        resume: base?.resume,
       });
     } catch (error) {
       return { error: error instanceof UserError ? formatUserError(error) : String(error) };

@@ -30,20 +30,40 @@ export function rateArg(rate: Rational): string {
   return `${rate.num}/${rate.den}`;
 }
 
-/** Decodes the first video stream to rgb24 frames on stdout, rotation applied, one frame per input frame. */
-export function decodeArgs(absoluteInput: string): string[] {
+/**
+ * Decodes the first video stream to rgb24 frames on stdout, rotation applied, one frame per input
+ * frame; with a range, only source frames [start, end).
+ */
+export function decodeArgs(absoluteInput: string, range?: { readonly start: number; readonly end: number }): string[] {
   return [
     ...QUIET, ...INPUT_WHITELIST,
     '-i', fileArg(absoluteInput),
     '-map', '0:v:0', '-an', '-sn', '-dn',
+    ...(range ? ['-vf', `trim=start_frame=${range.start}:end_frame=${range.end}`] : []),
     '-vsync', 'passthrough',
     '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1',
   ];
 }
 
+/** A processed segment, kept lossless (FFV1 in NUT, exact timestamps) until the final encode. */
+export function segmentArgs(frame: { readonly width: number; readonly height: number; readonly rate: Rational }, absoluteOutput: string): string[] {
+  return [
+    ...QUIET,
+    '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${frame.width}x${frame.height}`, '-framerate', rateArg(frame.rate),
+    '-i', 'pipe:0',
+    '-c:v', 'ffv1', '-pix_fmt', 'bgr0',
+    '-f', 'nut', '-y', fileArg(absoluteOutput),
+  ];
+}
+
+/** The concat demuxer's list of segment files, in order. */
+export function concatList(files: readonly string[]): string {
+  return files.map((file) => `file '${file.replace(/'/g, "'\\''")}'\n`).join('');
+}
+
 export interface EncodeOptions {
   readonly container: Container;
-  /** Size of the raw frames arriving on stdin. */
+  /** Size of the processed frames. */
   readonly frameWidth: number;
   readonly frameHeight: number;
   /** Size written to the file: frames are resized when the model's scale exceeds the requested one. */
@@ -60,20 +80,15 @@ function codecArgs(container: Container, crf: number | undefined): string[] {
   return ['-c:v', 'libx264', '-preset', 'medium', '-crf', String(crf ?? 18)];
 }
 
-/** Encodes rgb24 frames from stdin into a video-only Matroska file (muxed into the final container later). */
-export function encodeArgs(options: EncodeOptions, absoluteOutput: string): string[] {
+function videoArgs(options: EncodeOptions): string[] {
   const resize = options.outWidth !== options.frameWidth || options.outHeight !== options.frameHeight;
   const filter = `${resize ? `scale=${options.outWidth}:${options.outHeight}:flags=lanczos,` : ''}scale=out_color_matrix=bt709:out_range=tv,format=yuv420p`;
   return [
-    ...QUIET,
-    '-f', 'rawvideo', '-pix_fmt', 'rgb24',
-    '-s', `${options.frameWidth}x${options.frameHeight}`,
-    '-framerate', rateArg(options.frameRate),
-    '-i', 'pipe:0',
     '-vf', filter,
+    // Regular timestamps at the exact rate, whatever rounding the segments' container did.
+    '-vsync', 'cfr', '-r', rateArg(options.frameRate),
     ...codecArgs(options.container, options.crf),
     '-colorspace', 'bt709', '-color_primaries', 'bt709', '-color_trc', 'bt709', '-color_range', 'tv',
-    '-f', 'matroska', '-y', fileArg(absoluteOutput),
   ];
 }
 
@@ -105,19 +120,23 @@ export function droppedSubtitles(container: Container, info: MediaInfo): number 
     : 0;
 }
 
-/** Joins the encoded video with the input's audio and subtitles into the final container. */
-export function muxArgs(
-  container: Container,
+/**
+ * The final encode: the segments joined (concat demuxer), encoded for the container, with the input's
+ * audio and subtitles; progress (`frame=N`) on fd 3.
+ */
+export function finalArgs(
+  options: EncodeOptions,
   info: MediaInfo,
-  absoluteVideo: string,
+  absoluteList: string,
   absoluteInput: string,
   absoluteOutput: string,
 ): string[] {
+  const container = options.container;
   return [
-    ...QUIET,
-    ...INPUT_WHITELIST, '-i', fileArg(absoluteVideo),
+    ...QUIET, '-progress', 'pipe:3', '-nostats',
+    '-f', 'concat', '-safe', '0', ...INPUT_WHITELIST, '-i', fileArg(absoluteList),
     ...INPUT_WHITELIST, '-i', fileArg(absoluteInput),
-    '-map', '0:v:0', '-c:v', 'copy',
+    '-map', '0:v:0', ...videoArgs(options),
     ...audioArgs(container, info.audioCodecs),
     ...subtitleArgs(container, info.subtitleCodecs),
     '-map_metadata', '1', '-map_chapters', '1',
