@@ -26,7 +26,7 @@ export const assembleWork = defineWork<AssembleWork, AssembleResult>('assemble',
   const { processed } = work;
   scope.onRelease(() => removeIfExists(partial));
   const list = join(work.jobDir, 'segments.txt');
-  writeFileSync(list, concatList(processed.segments));
+  writeFileSync(list, concatList(processed.segments, processed.rate));
   const encode = {
     container: containerFor(output),
     frameWidth: processed.frameWidth,

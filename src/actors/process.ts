@@ -274,7 +274,10 @@ export const processWork = defineWork<ProcessWork, ProcessResult>('process', asy
   // The first pass of the loop always starts a chain: the plan needs it.
   const final = geometry!;
   return {
-    segments: segments.map((_, index) => store.path(index)),
+    segments: segments.map((segment, index) => {
+      const range = outputRange(plan, segment);
+      return { file: store.path(index), frames: range.to - range.from };
+    }),
     frames: done,
     frameWidth: final.width,
     frameHeight: final.height,

@@ -36,7 +36,7 @@ export interface ScenesWork extends JobSpec {
 
 /** The processed frames: lossless segment files in order, their geometry and rate. */
 export interface ProcessResult {
-  readonly segments: readonly string[];
+  readonly segments: readonly { readonly file: string; readonly frames: number }[];
   readonly frames: number;
   readonly frameWidth: number;
   readonly frameHeight: number;

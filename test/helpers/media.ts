@@ -75,3 +75,24 @@ export function makeJoinedClip(dir: string, name: string, size = '96x64'): strin
   ]);
   return path;
 }
+
+/** The decoded frames' checksums (`ffmpeg -f framemd5`), timestamps left out: equal lists mean equal pictures. */
+export function frameMd5s(path: string): string[] {
+  const out = execFileSync(ffmpeg.ffmpeg, ['-v', 'error', '-i', path, '-map', '0:v:0', '-f', 'framemd5', '-'], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  return out.split('\n').filter((line) => line && !line.startsWith('#')).map((line) => line.split(',').at(-1)!.trim());
+}
+
+/** Decoded rgb24 frames of a file's first video stream. */
+export function decodeFrames(path: string): { frames: Buffer[]; width: number; height: number } {
+  const video = videoStream(path);
+  const raw = execFileSync(ffmpeg.ffmpeg, ['-v', 'error', '-i', path, '-map', '0:v:0', '-vsync', 'passthrough', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'], { maxBuffer: 1 << 28 });
+  const size = video.width! * video.height! * 3;
+  return { frames: Array.from({ length: raw.length / size }, (_, i) => raw.subarray(i * size, (i + 1) * size)), width: video.width!, height: video.height! };
+}
+
+export function psnr(a: Uint8Array, b: Uint8Array): number {
+  let sum = 0;
+  for (let i = 0; i < a.length; i++) sum += (a[i] - b[i]) ** 2;
+  const mse = sum / a.length;
+  return mse === 0 ? Number.POSITIVE_INFINITY : 10 * Math.log10((255 * 255) / mse);
+}

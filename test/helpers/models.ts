@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FLOAT, encodeModel, floatTensor, node, tensorValueInfo } from '../../scripts/ncnn/onnx.js';
+import { FLOAT, encodeModel, floatTensor, int64Tensor, node, tensorValueInfo } from '../../scripts/ncnn/onnx.js';
 
 function io(scale: number) {
   return {
@@ -77,5 +77,29 @@ export function blendModel(dir: string, steps = 0): string {
   }
   const frame = (name: string, channels: number) => tensorValueInfo(name, FLOAT, [1, channels, 'height', 'width']);
   writeFileSync(path, encodeModel({ graphName: 'blend', docString: 'test', nodes, initializers, inputs: [frame('img0', 3), frame('img1', 3), frame('timestep', 1)], outputs: [frame('output', 3)] }));
+  return path;
+}
+
+/** A temporal model: T = 3 frames in (stacked on channels), 0.25·prev + 0.5·this + 0.25·next out, scale 1. */
+export function temporalMeanModel(dir: string): string {
+  const path = join(dir, 'temporal-mean-3.onnx');
+  const nodes = [
+    node('Split', 'split', ['input', 'splits'], ['prev', 'cur', 'next'], { axis: 1 }),
+    node('Mul', 'wp', ['prev', 'quarter'], ['a']),
+    node('Mul', 'wc', ['cur', 'half'], ['b']),
+    node('Mul', 'wn', ['next', 'quarter'], ['c']),
+    node('Add', 'ab', ['a', 'b'], ['ab']),
+    node('Add', 'abc', ['ab', 'c'], ['output']),
+  ];
+  const initializers = [
+    int64Tensor('splits', [3], [3, 3, 3]),
+    floatTensor('quarter', [1], new Float32Array([0.25])),
+    floatTensor('half', [1], new Float32Array([0.5])),
+  ];
+  writeFileSync(path, encodeModel({
+    graphName: 'temporal-mean', docString: 'test', nodes, initializers,
+    inputs: [tensorValueInfo('input', FLOAT, [1, 9, 'height', 'width'])],
+    outputs: [tensorValueInfo('output', FLOAT, [1, 3, 'height', 'width'])],
+  }));
   return path;
 }

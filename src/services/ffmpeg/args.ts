@@ -56,9 +56,14 @@ export function segmentArgs(frame: { readonly width: number; readonly height: nu
   ];
 }
 
-/** The concat demuxer's list of segment files, in order. */
-export function concatList(files: readonly string[]): string {
-  return files.map((file) => `file '${file.replace(/'/g, "'\\''")}'\n`).join('');
+/**
+ * The concat demuxer's list of segment files, in order, each with its exact duration: without it the
+ * demuxer takes the container's rounded one, and frames at the joins overlap and are dropped.
+ */
+export function concatList(segments: readonly { readonly file: string; readonly frames: number }[], rate: Rational): string {
+  return segments
+    .map(({ file, frames }) => `file '${file.replace(/'/g, "'\\''")}'\nduration ${((frames * rate.den) / rate.num).toFixed(9)}\n`)
+    .join('');
 }
 
 export interface EncodeOptions {
@@ -85,8 +90,8 @@ function videoArgs(options: EncodeOptions): string[] {
   const filter = `${resize ? `scale=${options.outWidth}:${options.outHeight}:flags=lanczos,` : ''}scale=out_color_matrix=bt709:out_range=tv,format=yuv420p`;
   return [
     '-vf', filter,
-    // Regular timestamps at the exact rate, whatever rounding the segments' container did.
-    '-vsync', 'cfr', '-r', rateArg(options.frameRate),
+    // The segments' own timestamps (exact in NUT, offset by exact durations in the list) pass through.
+    '-vsync', 'passthrough',
     ...codecArgs(options.container, options.crf),
     '-colorspace', 'bt709', '-color_primaries', 'bt709', '-color_trc', 'bt709', '-color_range', 'tv',
   ];
@@ -140,6 +145,8 @@ export function finalArgs(
     ...audioArgs(container, info.audioCodecs),
     ...subtitleArgs(container, info.subtitleCodecs),
     '-map_metadata', '1', '-map_chapters', '1',
+    // Audio primed before 0 (AAC's 1024 samples) keeps its place; shifting it would shift the video too.
+    '-avoid_negative_ts', 'disabled',
     ...(container === 'mp4' || container === 'mov' ? ['-movflags', '+faststart'] : []),
     '-f', MUXER[container], '-y', fileArg(absoluteOutput),
   ];
