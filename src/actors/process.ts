@@ -247,7 +247,9 @@ export const processWork = defineWork<ProcessWork, ProcessResult>('process', asy
     const segment = segments[index];
     const range = outputRange(plan, segment);
     const before = done;
-    const onFrame = (frames: number) => scope.progress(before + frames, total, { segment: index, segments: segments!.length });
+    const count = segments.length;
+    const at = (segment: number) => (count > 1 ? { segment, segments: count } : undefined);
+    const onFrame = (frames: number) => scope.progress(before + frames, total, at(index));
     chain.hosts[chain.hosts.length - 1].onFrames(onFrame);
     onFrame(0);
     chain.hosts.forEach((host, n) => host.owned.child.send(segmentMessages(chain, plan, segment)[n]));
@@ -268,7 +270,7 @@ export const processWork = defineWork<ProcessWork, ProcessResult>('process', asy
     await Promise.all([ffmpegFinished(decode, 'decoding', input), ffmpegFinished(encode, 'encoding', part)]);
     renameSync(part, store.path(index));
     done += range.to - range.from;
-    scope.progress(done, total, { segment: index + 1, segments: segments.length });
+    scope.progress(done, total, at(index + 1));
   }
   if (reused > 0 && reused === segments.length) scope.notice(`resuming: all ${reused} segments reused`);
   // The first pass of the loop always starts a chain: the plan needs it.

@@ -90,7 +90,11 @@ export function jsonReporter(actor: AppActor, write: (line: string) => void = (l
     notice: (item, message) => emit({ type: 'notice', job: item.id, stage: item.stage, message }),
     scenes: (item) => item.scenes!.forEach((scene, index) => emit({ type: 'scene', job: item.id, index, start: scene.start, end: scene.end })),
     progress: (item) =>
-      emit({ type: 'progress', job: item.id, stage: item.stage, done: item.progress!.done, total: item.progress!.total, fps: item.progress!.fps ?? null, eta: item.progress!.etaSec ?? null }),
+      emit({
+        type: 'progress', job: item.id, stage: item.stage, done: item.progress!.done, total: item.progress!.total,
+        fps: item.progress!.fps ?? null, eta: item.progress!.etaSec ?? null,
+        ...(item.progress!.segments === undefined ? {} : { segment: item.progress!.segment, segments: item.progress!.segments }),
+      }),
     ended: jobEvent,
   });
   return {
