@@ -46,6 +46,7 @@ function CurrentItem({ item }: { readonly item: BatchItem }) {
       <Text>
         {item.phase ?? 'starting'}
         {item.stage ? ` · ${item.stage}` : ''}
+        {item.progress?.segments ? ` · segment ${Math.min(item.progress.segment! + 1, item.progress.segments)}/${item.progress.segments}` : ''}
       </Text>
       <ProgressBar progress={item.progress} />
       {item.scenes ? <Scenes scenes={item.scenes} /> : null}
