@@ -1,4 +1,5 @@
 import { renameSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import type { ProbeResult, ProcessResult, ProcessWork } from '../machines/job.js';
 import type { JobOptions, Rate } from '../machines/types.js';
@@ -85,6 +86,12 @@ function outputScale(requested: number | undefined, modelScale: number, model: s
   return scale;
 }
 
+/** With --jobs N on the CPU, each job's hosts get 1/N of the cores (onnxruntime's default is all of them). */
+function threadsPerHost(options: JobOptions): number | undefined {
+  const jobs = options.jobs ?? 1;
+  return jobs > 1 ? Math.max(1, Math.floor(availableParallelism() / jobs)) : undefined;
+}
+
 /** What flows out of the chain: frame size and rate, and the size the user asked for. */
 interface Geometry {
   readonly width: number;
@@ -121,6 +128,7 @@ async function startChain(scope: WorkScope, work: ProcessWork, reportNotices: bo
       const config: UpscaleHostConfig = {
         modelPath: model.path, device: options.device, tileSize: options.tile ?? model.tile.defaultSize, overlap: model.tile.overlap,
         scale: model.scale, width: geometry.width, height: geometry.height, frameCount: media.frameCount, awaitSegment: true,
+        threads: threadsPerHost(options),
       };
       host = startHost(scope, 'upscale', config, stdin);
     } else {
@@ -129,6 +137,7 @@ async function startChain(scope: WorkScope, work: ProcessWork, reportNotices: bo
         modelPath: interpolation.model.path, device: options.device, width: geometry.width, height: geometry.height,
         inRate: geometry.rate, outRate: interpolation.outRate, frameCount: media.frameCount,
         sceneThreshold: options.sceneThreshold ?? DEFAULT_SCENE_THRESHOLD, cuts: work.scenes?.slice(1).map((scene) => scene.start), awaitSegment: true,
+        threads: threadsPerHost(options),
       };
       host = startHost(scope, 'interpolate', config, stdin);
     }
@@ -215,7 +224,9 @@ export const processWork = defineWork<ProcessWork, ProcessResult>('process', asy
   const { plan, options } = work;
   const { media } = plan;
   const input = resolve(work.input);
-  await scope.lease(options.device === 'cpu' ? 'cpu' : 'gpu');
+  const jobs = Math.max(1, options.jobs ?? 1);
+  // The GPU is one job's at a time; the CPU is shared by --jobs hosts, each with its share of the cores.
+  await scope.lease(options.device === 'cpu' ? 'cpu' : 'gpu', options.device === 'cpu' ? jobs : 1);
   const store = openStore(scope, work);
   const total = plan.interpolation ? plan.interpolation.outputFrames : media.frameCount;
 

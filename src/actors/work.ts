@@ -10,7 +10,7 @@ export interface WorkScope {
   readonly owner: string;
   readonly signal: AbortSignal;
   spawn(request: Omit<SpawnRequest, 'owner'>): OwnedProcess;
-  lease(device: string): Promise<Lease>;
+  lease(device: string, capacity?: number): Promise<Lease>;
   /** Runs on every ending (done, failed, stopped, torn down): synchronous, so it also runs in cleanup. */
   onRelease(release: () => void): void;
   /** The step after which the output is the user's: a cancel arriving later no longer undoes the job. */
@@ -81,8 +81,8 @@ export function defineWork<Input, Result>(name: string, run: WorkFunction<Input,
         if (paused) owned.kill('SIGSTOP');
         return owned;
       },
-      lease: async (device) => {
-        const lease = await acquireLease(device, owner, abort.signal);
+      lease: async (device, capacity) => {
+        const lease = await acquireLease(device, owner, abort.signal, capacity);
         if (stopping) {
           lease.release();
           throw new StoppedError();

@@ -33,6 +33,7 @@ export interface RunFlags {
   readonly window?: string;
   readonly overlap?: string;
   readonly resume?: boolean;
+  readonly jobs?: string;
 }
 
 function usage(message: string, tryMessage: string): UserError {
@@ -93,6 +94,7 @@ export function jobOptions(flags: RunFlags): JobOptions {
     window: integer('--window', flags.window, { min: 3, max: 10_000_000, example: 32 }),
     overlap: integer('--overlap', flags.overlap, { min: 0, max: 1_000_000, example: 4 }),
     resume: flags.resume ?? false,
+    jobs: integer('--jobs', flags.jobs, { min: 1, max: 64, example: 2 }),
     minScene: integer('--min-scene', flags.minScene, { min: 1, max: 1_000_000, example: 12 }),
     device: oneOf('--device', flags.device, ['auto', 'cpu', 'cuda'] as const) ?? 'auto',
     tile: integer('--tile', flags.tile, { min: 0, max: 8192, example: 256 }),

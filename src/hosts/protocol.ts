@@ -18,6 +18,8 @@ export interface UpscaleHostConfig {
   readonly emitCount?: number;
   /** Wait for a {@link SegmentMessage} after `ready` (its fields override these). */
   readonly awaitSegment?: boolean;
+  /** onnxruntime intra-op threads (default: all cores). */
+  readonly threads?: number;
 }
 
 /** Passed to the interpolation host as its single argv JSON argument. */
@@ -38,6 +40,7 @@ export interface InterpolateHostConfig {
   readonly outputFrom?: number;
   readonly outputTo?: number;
   readonly awaitSegment?: boolean;
+  readonly threads?: number;
 }
 
 /** What a host is to emit of the frames it receives, sent once the plan is known (after `ready`). */

@@ -1,4 +1,4 @@
-import { assign, sendParent, sendTo, setup, type ActorRefFrom, type DoneActorEvent } from 'xstate';
+import { assign, enqueueActions, sendParent, setup, type ActorRefFrom, type DoneActorEvent } from 'xstate';
 import { jobMachine, type JobNoticeEvent, type JobPhaseEvent, type JobProgressEvent, type JobScenesEvent, type Scene } from './job.js';
 import type { BatchOutput, ItemStatus, JobOptions, JobOutput, Progress, StageName } from './types.js';
 import type { JobError } from '../services/errors.js';
@@ -26,9 +26,13 @@ export interface BatchInput {
 
 interface BatchContext extends BatchInput {
   readonly entries: readonly BatchItem[];
+  /** The next item to start. */
   readonly index: number;
   readonly cancelRequested: boolean;
-  readonly jobRef?: ActorRefFrom<typeof jobMachine>;
+  /** No new item starts (cancel, or --fail-fast after a failure); the running ones finish. */
+  readonly stopStarting: boolean;
+  /** Running jobs by item id, oldest first: `--jobs N` keeps up to N of them. */
+  readonly running: Readonly<Record<string, ActorRefFrom<typeof jobMachine>>>;
 }
 
 export type BatchEvent =
@@ -59,34 +63,56 @@ export const batchMachine = setup({
   },
   actors: { job: jobMachine },
   guards: {
-    hasNext: ({ context }) => !context.cancelRequested && context.index < context.entries.length,
+    allDone: ({ context }) => Object.keys(context.running).length === 0 && (context.stopStarting || context.index >= context.entries.length),
     failFast: ({ context, event }) => Boolean(context.options.failFast) && (event as DoneActorEvent<JobOutput>).output?.status === 'failed',
   },
   actions: {
-    startJob: assign(({ context, spawn }) => {
-      const item = context.entries[context.index];
-      const jobRef = spawn('job', {
-        id: `job-${item.id}`,
-        input: { id: item.id, input: item.input, output: item.output, options: context.options, jobDir: jobDirPath(context.options.tempRoot, item.id) },
-      });
-      return { jobRef, entries: patchItem(context.entries, item.id, { status: 'running' }) };
+    /** Starts items until `--jobs` of them run (1 by default). */
+    fill: assign(({ context, spawn }) => {
+      const slots = Math.max(1, context.options.jobs ?? 1);
+      let { index, entries } = context;
+      const running = { ...context.running };
+      while (!context.stopStarting && index < entries.length && Object.keys(running).length < slots) {
+        const item = entries[index];
+        running[item.id] = spawn('job', {
+          id: `job-${item.id}`,
+          input: { id: item.id, input: item.input, output: item.output, options: context.options, jobDir: jobDirPath(context.options.tempRoot, item.id) },
+        });
+        entries = patchItem(entries, item.id, { status: 'running' });
+        index += 1;
+      }
+      return { index, entries, running };
     }),
     finishJob: assign(({ context, event }) => {
       const output = (event as DoneActorEvent<JobOutput>).output;
+      const { [output.id]: _finished, ...running } = context.running;
       return {
-        index: context.index + 1,
-        jobRef: undefined,
+        running,
         entries: patchItem(context.entries, output.id, { status: output.status, frames: output.frames, error: output.error }),
       };
     }),
-    requestCancel: assign({ cancelRequested: true }),
+    requestCancel: assign({ cancelRequested: true, stopStarting: true }),
+    stopStarting: assign({ stopStarting: true }),
     skipRemaining: assign({
       entries: ({ context }) => context.entries.map((item) => (item.status === 'pending' ? { ...item, status: 'skipped' as const } : item)),
     }),
-    cancelJob: sendTo(({ context }) => context.jobRef!, { type: 'job.cancel' }),
-    forceJob: sendTo(({ context }) => context.jobRef!, { type: 'job.force' }),
-    pauseJob: sendTo(({ context }) => context.jobRef!, { type: 'job.pause' }),
-    resumeJob: sendTo(({ context }) => context.jobRef!, { type: 'job.resume' }),
+    cancelJobs: enqueueActions(({ context, enqueue }) => {
+      for (const ref of Object.values(context.running)) enqueue.sendTo(ref, { type: 'job.cancel' });
+    }),
+    forceJobs: enqueueActions(({ context, enqueue }) => {
+      for (const ref of Object.values(context.running)) enqueue.sendTo(ref, { type: 'job.force' });
+    }),
+    /** SKIP: the oldest running item. */
+    skipJob: enqueueActions(({ context, enqueue }) => {
+      const oldest = Object.values(context.running)[0];
+      if (oldest) enqueue.sendTo(oldest, { type: 'job.cancel' });
+    }),
+    pauseJobs: enqueueActions(({ context, enqueue }) => {
+      for (const ref of Object.values(context.running)) enqueue.sendTo(ref, { type: 'job.pause' });
+    }),
+    resumeJobs: enqueueActions(({ context, enqueue }) => {
+      for (const ref of Object.values(context.running)) enqueue.sendTo(ref, { type: 'job.resume' });
+    }),
     recordPhase: assign({
       entries: ({ context, event }) => {
         const e = event as JobPhaseEvent;
@@ -122,8 +148,10 @@ export const batchMachine = setup({
     entries: input.items.map((item, n) => ({ id: `${input.runId}-${n + 1}`, input: item.input, output: item.output, status: 'pending' as const })),
     index: 0,
     cancelRequested: false,
+    stopStarting: false,
+    running: {},
   }),
-  initial: 'next',
+  initial: 'running',
   on: {
     'job.phase': { actions: ['recordPhase', 'reportItems'] },
     'job.progress': { actions: ['recordProgress', 'reportItems'] },
@@ -131,20 +159,18 @@ export const batchMachine = setup({
     'job.scenes': { actions: ['recordScenes', 'reportItems'] },
   },
   states: {
-    next: {
-      always: [{ guard: 'hasNext', target: 'running' }, { target: 'finished' }],
-    },
     running: {
-      entry: ['startJob', 'reportItems'],
+      entry: ['fill', 'reportItems'],
+      always: { guard: 'allDone', target: 'finished' },
       on: {
-        'batch.cancel': { actions: ['requestCancel', 'skipRemaining', 'cancelJob', 'reportItems'] },
-        'batch.force': { actions: 'forceJob' },
-        'batch.skip': { actions: 'cancelJob' },
-        'batch.pause': { actions: 'pauseJob' },
-        'batch.resume': { actions: 'resumeJob' },
+        'batch.cancel': { actions: ['requestCancel', 'skipRemaining', 'cancelJobs', 'reportItems'] },
+        'batch.force': { actions: 'forceJobs' },
+        'batch.skip': { actions: 'skipJob' },
+        'batch.pause': { actions: 'pauseJobs' },
+        'batch.resume': { actions: 'resumeJobs' },
         'xstate.done.actor.*': [
-          { guard: 'failFast', target: 'finished', actions: ['finishJob', 'skipRemaining', 'reportItems'] },
-          { target: 'next', actions: ['finishJob', 'reportItems'] },
+          { guard: 'failFast', actions: ['finishJob', 'stopStarting', 'skipRemaining', 'reportItems'] },
+          { actions: ['finishJob', 'fill', 'reportItems'] },
         ],
       },
     },

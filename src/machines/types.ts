@@ -41,6 +41,8 @@ export interface JobOptions {
   /** Detect scenes (their own stage) before processing. */
   readonly scenes?: boolean;
   readonly minScene?: number;
+  /** Items run at once in a batch (`--jobs N`). */
+  readonly jobs?: number;
   /** Stop the batch at the first failed item (the rest are skipped). */
   readonly failFast?: boolean;
   readonly device: 'auto' | 'cpu' | 'cuda';

@@ -1,6 +1,7 @@
 /**
- * The accelerator lease: one holder per device at a time, owned by the actor whose inference host
- * runs on it, and released only after that host is reaped (the driver frees memory on process exit).
+ * Device leases: the GPU has one holder at a time; the CPU as many as `--jobs` (each host then gets
+ * its share of the cores). A lease is owned by the actor whose inference host runs on the device,
+ * and released only after that host is reaped (the driver frees memory on process exit).
  */
 export interface Lease {
   readonly device: string;
@@ -8,16 +9,19 @@ export interface Lease {
   release(): void;
 }
 
-const holders = new Map<string, string>();
+const holders = new Map<string, Set<string>>();
 const waiters = new Map<string, (() => void)[]>();
 
-export function leaseHolders(): ReadonlyMap<string, string> {
-  return holders;
+/** Owners per device, for checks: empty when every lease is free. */
+export function leaseHolders(): ReadonlyMap<string, readonly string[]> {
+  return new Map([...holders].filter(([, owners]) => owners.size > 0).map(([device, owners]) => [device, [...owners]]));
 }
 
-export function tryAcquireLease(device: string, owner: string): Lease | undefined {
-  if (holders.has(device)) return undefined;
-  holders.set(device, owner);
+export function tryAcquireLease(device: string, owner: string, capacity = 1): Lease | undefined {
+  const owners = holders.get(device) ?? new Set<string>();
+  if (owners.size >= capacity) return undefined;
+  owners.add(owner);
+  holders.set(device, owners);
   let released = false;
   return {
     device,
@@ -25,24 +29,25 @@ export function tryAcquireLease(device: string, owner: string): Lease | undefine
     release: () => {
       if (released) return;
       released = true;
-      holders.delete(device);
+      owners.delete(owner);
       waiters.get(device)?.shift()?.();
     },
   };
 }
 
 /** Waits for the device; `signal` abandons the wait without ever holding the lease. */
-export function acquireLease(device: string, owner: string, signal?: AbortSignal): Promise<Lease> {
-  const lease = tryAcquireLease(device, owner);
+export function acquireLease(device: string, owner: string, signal?: AbortSignal, capacity = 1): Promise<Lease> {
+  const lease = tryAcquireLease(device, owner, capacity);
   if (lease) return Promise.resolve(lease);
   return new Promise((resolvePromise, reject) => {
     const queue = waiters.get(device) ?? [];
     waiters.set(device, queue);
     const wake = (): void => {
-      signal?.removeEventListener('abort', abandon);
-      const next = tryAcquireLease(device, owner);
-      if (next) resolvePromise(next);
-      else queue.push(wake);
+      const next = tryAcquireLease(device, owner, capacity);
+      if (next) {
+        signal?.removeEventListener('abort', abandon);
+        resolvePromise(next);
+      } else queue.push(wake);
     };
     const abandon = (): void => {
       const index = queue.indexOf(wake);

@@ -4,6 +4,7 @@ import { openSession, type DeviceOption } from './upscaler.js';
 export interface InterpolatorOptions {
   readonly modelPath: string;
   readonly device: DeviceOption;
+  readonly threads?: number;
 }
 
 export interface Interpolator {
@@ -57,7 +58,7 @@ function fromPaddedPlanes(planes: Float32Array, width: number, height: number, p
 
 /** A two-frame model (`img0`, `img1`, `timestep` plane → `output`), padded to multiples of 32. */
 export async function createInterpolator(options: InterpolatorOptions): Promise<Interpolator> {
-  const { session, provider, fallbackReason } = await openSession(options.modelPath, options.device);
+  const { session, provider, fallbackReason } = await openSession(options.modelPath, options.device, options.threads);
   const [img0, img1, timestep] = ['img0', 'img1', 'timestep'].map((name, n) => (session.inputNames.includes(name) ? name : session.inputNames[n]));
   const outputName = session.outputNames[0];
   return {

@@ -11,6 +11,7 @@ export interface UpscalerOptions {
   readonly overlap: number;
   /** Known for manifest models; measured with a small probe run otherwise. */
   readonly scale?: number;
+  readonly threads?: number;
 }
 
 export interface Upscaler {
@@ -25,18 +26,19 @@ export interface Upscaler {
   release(): Promise<void>;
 }
 
-async function createSession(modelPath: string, provider: 'cpu' | 'cuda'): Promise<ort.InferenceSession> {
-  return ort.InferenceSession.create(modelPath, { executionProviders: [provider], graphOptimizationLevel: 'all' });
+async function createSession(modelPath: string, provider: 'cpu' | 'cuda', threads?: number): Promise<ort.InferenceSession> {
+  return ort.InferenceSession.create(modelPath, { executionProviders: [provider], graphOptimizationLevel: 'all', ...(threads ? { intraOpNumThreads: threads } : {}) });
 }
 
 /** The session on the device asked for: `auto` tries CUDA and falls back to the CPU, saying why. */
 export async function openSession(
   modelPath: string,
   device: DeviceOption,
+  threads?: number,
 ): Promise<{ session: ort.InferenceSession; provider: 'cpu' | 'cuda'; fallbackReason?: string }> {
   if (device !== 'cpu') {
     try {
-      return { session: await createSession(modelPath, 'cuda'), provider: 'cuda' };
+      return { session: await createSession(modelPath, 'cuda', threads), provider: 'cuda' };
     } catch (error) {
       const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
       if (device === 'cuda') {
@@ -45,22 +47,22 @@ export async function openSession(
           tryMessage: `use --device cpu or auto, or reinstall with ONNXRUNTIME_NODE_INSTALL=cuda12 (${reason})`,
         });
       }
-      return { session: await loadOnCpu(modelPath), provider: 'cpu', fallbackReason: reason };
+      return { session: await loadOnCpu(modelPath, threads), provider: 'cpu', fallbackReason: reason };
     }
   }
-  return { session: await loadOnCpu(modelPath), provider: 'cpu' };
+  return { session: await loadOnCpu(modelPath, threads), provider: 'cpu' };
 }
 
-async function loadOnCpu(modelPath: string): Promise<ort.InferenceSession> {
+async function loadOnCpu(modelPath: string, threads?: number): Promise<ort.InferenceSession> {
   try {
-    return await createSession(modelPath, 'cpu');
+    return await createSession(modelPath, 'cpu', threads);
   } catch (cause) {
     throw new UserError('not a valid ONNX model', { kind: 'input', file: modelPath, tryMessage: 'pass a .onnx file exported for inference', cause });
   }
 }
 
 export async function createUpscaler(options: UpscalerOptions): Promise<Upscaler> {
-  const { session, provider, fallbackReason } = await openSession(options.modelPath, options.device);
+  const { session, provider, fallbackReason } = await openSession(options.modelPath, options.device, options.threads);
   const inputName = session.inputNames[0];
   const outputName = session.outputNames[0];
   const channels = session.inputMetadata[0]?.isTensor ? session.inputMetadata[0].shape[1] : 3;

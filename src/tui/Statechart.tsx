@@ -35,12 +35,14 @@ function BatchNode({ actor }: { readonly actor: BatchRef }) {
   const value = useSelector(actor, (s) => stateValuePath(s.value));
   const index = useSelector(actor, (s) => s.context.index);
   const total = useSelector(actor, (s) => s.context.entries.length);
-  const jobRef = useSelector(actor, (s) => s.context.jobRef);
-  const note = total > 0 ? `item ${Math.min(index + 1, total)}/${total}` : undefined;
+  const running = useSelector(actor, (s) => s.context.running);
+  const note = total > 0 ? `item ${Math.min(index, total)}/${total}` : undefined;
   return (
     <>
       <Node depth={1} name="batch" value={value} note={note} />
-      {jobRef ? <JobNode actor={jobRef} /> : null}
+      {Object.entries(running).map(([id, jobRef]) => (
+        <JobNode key={id} actor={jobRef} />
+      ))}
     </>
   );
 }

@@ -71,6 +71,7 @@ export async function runTui(options: TuiOptions): Promise<number> {
         window: base?.window === undefined ? undefined : String(base.window),
         overlap: base?.overlap === undefined ? undefined : String(base.overlap),
         resume: base?.resume,
+        jobs: base?.jobs === undefined ? undefined : String(base.jobs),
       });
     } catch (error) {
       return { error: error instanceof UserError ? formatUserError(error) : String(error) };

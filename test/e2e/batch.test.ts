@@ -57,6 +57,28 @@ describe('several inputs in one run', () => {
     }
   });
 
+  it('--jobs 2: two items at once, cancel stops both and skips the rest', async () => {
+    const out = join(dir, 'out-jobs');
+    mkdirSync(out);
+    const inputs = [first, ...inFolder, makeClip(dir, 'fourth.mp4')];
+    const done = await cli(['run', ...inputs, '-o', `${out}/`, '--model', fast, '--jobs', '2', '--json', '--temp-dir', tempRoot]).result;
+    expect(done.code).toBe(0);
+    expect(jsonEvents(done.stdout).at(-1)).toMatchObject({ type: 'summary', done: 4 });
+
+    const out2 = join(dir, 'out-jobs-cancel');
+    mkdirSync(out2);
+    const run = cli(['run', ...inputs, '-o', `${out2}/`, '--model', slow, '--jobs', '2', '--json', '--temp-dir', tempRoot]);
+    // Both jobs' hosts are up: two process stages running.
+    expect(await waitUntil(() => (run.stdoutSoFar().match(/"actor":"process","path":"active.running"/g) ?? []).length >= 2, 30_000)).toBe(true);
+    run.child.kill('SIGINT');
+    const result = await run.result;
+    expect(result.code).toBe(130);
+    const statuses = jsonEvents(result.stdout).filter((e) => e.type === 'job').map((e) => e.status).sort();
+    expect(statuses).toEqual(['cancelled', 'cancelled', 'skipped', 'skipped']);
+    expect(markedProcesses(run.marker)).toEqual([]);
+    expect(jobDirs(tempRoot)).toEqual([]);
+  });
+
   it('a failing item does not stop the others; the run exits 1', async () => {
     const out = join(dir, 'out-fail');
     mkdirSync(out);

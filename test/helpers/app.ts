@@ -80,7 +80,7 @@ export function invariantViolations(actor: AppActor, tempRoot: string, outputs: 
     const partials = partialFiles(output);
     if (partials.length > 0) problems.push(`partial files: ${partials.join(', ')}`);
   }
-  if (leaseHolders().size > 0) problems.push(`lease held by ${[...leaseHolders().values()].join(', ')}`);
+  if (leaseHolders().size > 0) problems.push(`lease held by ${[...leaseHolders().values()].flat().join(', ')}`);
   const snapshot = actor.getSnapshot();
   if (!snapshot.matches('idle')) problems.push(`app is ${JSON.stringify(snapshot.value)}, not idle`);
   if (Object.keys(snapshot.children).length > 0) problems.push(`app still has children: ${Object.keys(snapshot.children).join(', ')}`);

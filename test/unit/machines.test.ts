@@ -192,6 +192,25 @@ describe('cancel in every state of the job graph', () => {
   }
 });
 
+describe('batch --jobs', () => {
+  it('runs N items at once, starts the next as one ends, and a cancel stops all of them', async () => {
+    const world = createStubWorld();
+    const actor = createActor(world.machine).start();
+    actor.send({ type: 'app.start', request: { ...request(4), options: { ...OPTIONS, jobs: 2 } } });
+    await tick();
+    expect(world.live.filter((w) => w.stage === 'probe')).toHaveLength(2);
+    expect(actor.getSnapshot().context.items.map((i) => i.status)).toEqual(['running', 'running', 'pending', 'pending']);
+    world.fail();
+    await tick();
+    expect(actor.getSnapshot().context.items.map((i) => i.status)).toEqual(['failed', 'running', 'running', 'pending']);
+    actor.send({ type: 'app.cancel' });
+    const idle = await waitFor(actor, (s) => s.matches('idle'));
+    expect(idle.context.lastResult?.items.map((i) => i.status)).toEqual(['failed', 'cancelled', 'cancelled', 'skipped']);
+    expect(world.live).toEqual([]);
+    expect(world.workdirs.size).toBe(0);
+  });
+});
+
 describe('batch --fail-fast', () => {
   it('stops at the first failure and skips the rest, without counting as a cancel', async () => {
     const world = createStubWorld();
