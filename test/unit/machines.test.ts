@@ -192,6 +192,27 @@ describe('cancel in every state of the job graph', () => {
   }
 });
 
+describe('cancel as one batch item ends', () => {
+  it('the next item, just started, is cancelled and the rest never start', async () => {
+    const world = createStubWorld();
+    const actor = start(world, 3);
+    let cancelled = false;
+    actor.subscribe((s) => {
+      if (!cancelled && s.context.items[0]?.status === 'done') {
+        cancelled = true;
+        actor.send({ type: 'app.cancel' });
+      }
+    });
+    for (let i = 0; i < 3; i++) {
+      await tick();
+      world.complete();
+    }
+    const idle = await waitFor(actor, (s) => s.matches('idle'));
+    expect(idle.context.lastResult?.items.map((i) => i.status)).toEqual(['done', 'cancelled', 'skipped']);
+    expect(world.live).toEqual([]);
+  });
+});
+
 describe('batch --jobs', () => {
   it('runs N items at once, starts the next as one ends, and a cancel stops all of them', async () => {
     const world = createStubWorld();
@@ -230,9 +251,10 @@ describe('model-based: any sequence of stage outcomes and user events, cancel at
   it('always returns to idle with nothing live, every item accounted for', async () => {
     const step = fc.constantFrom<Step>('complete', 'complete', 'complete', 'fail', 'progress', 'cancel', 'skip', 'pause', 'wait');
     await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 1, max: 3 }), fc.array(step, { maxLength: 14 }), fc.boolean(), async (items, steps, slowStop) => {
+      fc.asyncProperty(fc.integer({ min: 1, max: 3 }), fc.array(step, { maxLength: 14 }), fc.boolean(), fc.integer({ min: 1, max: 2 }), async (items, steps, slowStop, jobs) => {
         const world = createStubWorld({ stopDelayMs: slowStop ? 3 : 0 });
-        const actor = start(world, items);
+        const actor = createActor(world.machine).start();
+        actor.send({ type: 'app.start', request: { ...request(items), options: { ...OPTIONS, jobs } } });
         const visited = new Set<string>();
         let cancelled = false;
         for (const s of steps) {
