@@ -3,6 +3,9 @@
  *  - pipeline fps (decode → host → encode, x4v3) vs a bare onnxruntime-node loop over the same frames, same tiling
  *  - cancel latency over N cancels at random moments
  *  - orchestrator peak RSS (VmHWM) for a short clip and a 10× longer one
+ *  - RIFE pairs/s in the pipeline vs a bare loop; resume after a cancel at half; scene detection vs a
+ *    plain decode; a batch of 8 with --jobs 1 vs 2
+ * `--only=resume,batch` runs some sections; `--cancels=N`, `--rounds=N`, `--size=WxH`, `--frames=N`.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -16,7 +19,8 @@ import { loadManifest, resolveModel } from '../src/services/models.js';
 import { createInterpolator } from '../src/services/interpolator.js';
 import { createUpscaler } from '../src/services/upscaler.js';
 import { BIN } from '../test/helpers/cli.js';
-import { ffmpeg, makeClip } from '../test/helpers/media.js';
+import { ffmpeg, makeClip, makeJoinedClip } from '../test/helpers/media.js';
+import { sceneDetectArgs } from '../src/services/scenes.js';
 import { nearestModel } from '../test/helpers/models.js';
 import { scratchDir } from '../test/helpers/app.js';
 
@@ -164,6 +168,70 @@ async function interpolation() {
   };
 }
 
+/** --resume: cancel at half, then the same run again, against one uninterrupted run. */
+async function resume() {
+  const input = makeClip(dir, 'resume.mp4', { size: '128x72', seconds: 4 });
+  const jobOptions = options({ chunk: 12, resume: true });
+  const t0 = performance.now();
+  const full = await runJob(input, join(dir, 'resume-full.mp4'), jobOptions);
+  const fullMs = performance.now() - t0;
+  const frames = full.item?.frames ?? 96;
+  // Cancel as soon as half the segments are checkpointed: what resume saves, not what a segment in flight loses.
+  const actor = createActor(liveAppMachine).start();
+  const halfway = new Promise<void>((resolve) => {
+    actor.subscribe((s) => {
+      const item = s.context.items[0];
+      const progress = item?.progress;
+      if (item?.phase === 'processing' && progress?.segments && (progress.segment ?? 0) >= progress.segments / 2 && s.matches({ running: 'active' })) {
+        actor.send({ type: 'app.cancel' });
+      }
+      if (s.matches('idle') && s.context.lastResult) resolve();
+    });
+  });
+  actor.send({ type: 'app.start', request: { runId: newRunId(), items: [{ input, output: join(dir, 'resume-part.mp4') }], options: jobOptions } });
+  await halfway;
+  actor.stop();
+  const t1 = performance.now();
+  await runJob(input, join(dir, 'resume-part.mp4'), jobOptions);
+  const resumedMs = performance.now() - t1;
+  return { frames, chunk: 12, cancelledAt: 'half the segments checkpointed', uninterruptedMs: Math.round(fullMs), resumedAfterHalfMs: Math.round(resumedMs), ratio: round(resumedMs / fullMs), goal: 0.6 };
+}
+
+/** The scenes stage's frames/s against a plain ffmpeg decode of the same clip. */
+async function sceneDetection() {
+  const input = makeJoinedClip(dir, 'scenes.mp4', '640x360');
+  const frames = 72;
+  const rounds = 3;
+  const decode: number[] = [];
+  const detect: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    const t0 = performance.now();
+    execFileSync(ffmpeg.ffmpeg, ['-v', 'error', '-i', input, '-f', 'null', '-']);
+    decode.push(frames / ((performance.now() - t0) / 1000));
+    const t1 = performance.now();
+    execFileSync(ffmpeg.ffmpeg, sceneDetectArgs(input, 0.3).map((a) => (a === 'pipe:3' ? 'pipe:1' : a)), { stdio: 'ignore' });
+    detect.push(frames / ((performance.now() - t1) / 1000));
+  }
+  return { size: '640x360', frames, decodeFps: round(median(decode)), sceneDetectFps: round(median(detect)), ratio: round(median(detect) / median(decode)) };
+}
+
+/** Eight small clips as one batch, --jobs 1 against --jobs 2. */
+async function batchJobs() {
+  const clips = Array.from({ length: 8 }, (_, i) => makeClip(dir, `batch-${i}.mp4`, { size: '96x54', seconds: 1 }));
+  const timed = async (jobs: number) => {
+    const actor = createActor(liveAppMachine).start();
+    const ended = new Promise<void>((resolve) => actor.subscribe((s) => s.matches('idle') && s.context.lastResult && resolve()));
+    const t0 = performance.now();
+    actor.send({ type: 'app.start', request: { runId: newRunId(), items: clips.map((input, i) => ({ input, output: join(dir, `batch-${jobs}-${i}.mp4`) })), options: options({ jobs }) } });
+    await ended;
+    actor.stop();
+    return performance.now() - t0;
+  };
+  const one = await timed(1);
+  const two = await timed(2);
+  return { clips: 8, size: '96x54', jobs1Ms: Math.round(one), jobs2Ms: Math.round(two), speedup: round(one / two) };
+}
+
 function peakRss(input: string, output: string, model: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, 'run', input, '-o', output, '--model', model, '--overwrite', '--json', '--temp-dir', tempRoot], { stdio: 'ignore' });
@@ -199,13 +267,21 @@ function round(n: number): number {
   return Math.round(n * 100) / 100;
 }
 
-log('pipeline vs bare onnxruntime loop…');
-const throughput = await pipelineVsBare();
-log('cancel latency…');
-const cancel = await cancelLatency();
-log('orchestrator memory…');
-const memory = await orchestratorMemory();
-log('interpolation…');
-const interpolate = await interpolation();
-process.stdout.write(`${JSON.stringify({ machine: { cpus: (await import('node:os')).cpus().length, node: process.version, ffmpeg: ffmpeg.source }, throughput, cancel, memory, interpolate }, null, 2)}\n`);
+const ONLY = args.get('only')?.split(',');
+const sections: [string, () => Promise<unknown>][] = [
+  ['throughput', pipelineVsBare],
+  ['cancel', () => cancelLatency()],
+  ['memory', orchestratorMemory],
+  ['interpolate', interpolation],
+  ['resume', resume],
+  ['scenes', sceneDetection],
+  ['batch', batchJobs],
+];
+const results: Record<string, unknown> = {};
+for (const [name, section] of sections) {
+  if (ONLY && !ONLY.includes(name)) continue;
+  log(`${name}…`);
+  results[name] = await section();
+}
+process.stdout.write(`${JSON.stringify({ machine: { cpus: (await import('node:os')).cpus().length, node: process.version, ffmpeg: ffmpeg.source }, ...results }, null, 2)}\n`);
 process.exit(0);
