@@ -3,13 +3,17 @@ import type { BatchOutput, JobStatus } from '../machines/types.js';
 
 export const EXIT_CANCELLED = 130;
 
-/** 0 all done, 130 cancelled, 2 when every failure is bad usage or input, 1 otherwise. */
+/**
+ * 0 all done, 130 cancelled, 2 when every item failed on bad usage or input (nothing could be done),
+ * 1 when any item failed otherwise (a batch that did part of its work).
+ */
 export function exitCodeOf(result: BatchOutput | undefined): number {
   if (!result) return 0;
   if (result.cancelled) return EXIT_CANCELLED;
   const failed = result.items.filter((item) => item.status === 'failed');
   if (failed.length === 0) return result.items.some((item) => item.status === 'cancelled') ? EXIT_CANCELLED : 0;
-  return failed.every((item) => item.error && exitCodeFor(item.error.kind) === 2) ? 2 : 1;
+  const allBadInput = failed.length === result.items.length && failed.every((item) => item.error && exitCodeFor(item.error.kind) === 2);
+  return allBadInput ? 2 : 1;
 }
 
 export function countByStatus(result: BatchOutput): Record<JobStatus, number> {

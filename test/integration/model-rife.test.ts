@@ -12,6 +12,8 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import * as ort from 'onnxruntime-node';
+import { createInterpolator, type Interpolator } from '../../src/services/interpolator.js';
+import { psnr } from '../helpers/media.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -66,41 +68,9 @@ function readRgb(file: string, w: number, h: number, expectedSha: string): Rgb {
   return { w, h, data };
 }
 
-/** rgb24 -> float32 NCHW in [0,1], zero-padded right/bottom to multiples of 32 (as the consumer does). */
-function toPaddedChw(img: Rgb): { data: Float32Array; pw: number; ph: number } {
-  const pw = Math.ceil(img.w / 32) * 32;
-  const ph = Math.ceil(img.h / 32) * 32;
-  const data = new Float32Array(3 * pw * ph);
-  for (let y = 0; y < img.h; y++) {
-    for (let x = 0; x < img.w; x++) {
-      for (let c = 0; c < 3; c++) data[(c * ph + y) * pw + x] = img.data[(y * img.w + x) * 3 + c] / 255;
-    }
-  }
-  return { data, pw, ph };
-}
-
-/** Padded float NCHW -> rgb24 cropped back, round(v*255) clamped. */
-function fromPaddedChw(data: Float32Array, pw: number, ph: number, w: number, h: number): Rgb {
-  const out = new Uint8Array(w * h * 3);
-  for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
-      for (let c = 0; c < 3; c++) {
-        const v = Math.round(data[(c * ph + y) * pw + x] * 255);
-        out[(y * w + x) * 3 + c] = v < 0 ? 0 : v > 255 ? 255 : v;
-      }
-    }
-  }
-  return { w, h, data: out };
-}
-
-function psnr(a: Uint8Array, b: Uint8Array): number {
+function psnrOf(a: Uint8Array, b: Uint8Array): number {
   expect(a.length).toBe(b.length);
-  let se = 0;
-  for (let i = 0; i < a.length; i++) {
-    const d = a[i] - b[i];
-    se += d * d;
-  }
-  return se === 0 ? Infinity : 10 * Math.log10((255 * 255 * a.length) / se);
+  return psnr(a, b);
 }
 
 function blend(a: Rgb, b: Rgb, t: number): Uint8Array {
@@ -110,32 +80,22 @@ function blend(a: Rgb, b: Rgb, t: number): Uint8Array {
 }
 
 describe('rife-v4.6 ONNX model', () => {
+  // The app's own interpolator (padding to 32, crop, rounding), as the interpolation host runs it.
+  let interpolator: Interpolator;
   let session: ort.InferenceSession;
 
   async function interpolate(a: Rgb, b: Rgb, t: number): Promise<Rgb> {
-    const pa = toPaddedChw(a);
-    const pb = toPaddedChw(b);
-    const { pw, ph } = pa;
-    const result = await session.run({
-      img0: new ort.Tensor('float32', pa.data, [1, 3, ph, pw]),
-      img1: new ort.Tensor('float32', pb.data, [1, 3, ph, pw]),
-      timestep: new ort.Tensor('float32', new Float32Array(pw * ph).fill(t), [1, 1, ph, pw]),
-    });
-    const out = result.output;
-    expect(out.dims).toEqual([1, 3, ph, pw]);
-    return fromPaddedChw(out.data as Float32Array, pw, ph, a.w, a.h);
+    return { w: a.w, h: a.h, data: await interpolator.interpolate(a.data, b.data, t, a.w, a.h) };
   }
 
   beforeAll(async () => {
-    const entry = loadEntry();
-    session = await ort.InferenceSession.create(resolve(MODELS_DIR, entry.file), {
-      intraOpNumThreads: 2,
-      interOpNumThreads: 1,
-      graphOptimizationLevel: 'all',
-    });
+    const path = resolve(MODELS_DIR, loadEntry().file);
+    interpolator = await createInterpolator({ modelPath: path, device: 'cpu' });
+    session = await ort.InferenceSession.create(path);
   });
 
   afterAll(async () => {
+    await interpolator?.release();
     await session?.release();
   });
 
@@ -170,8 +130,8 @@ describe('rife-v4.6 ONNX model', () => {
       const ref = readRgb(p.files.reference, p.width, p.height, p.sha256.reference);
 
       const out = await interpolate(a, b, p.timestep);
-      const pOnnx = psnr(out.data, ref.data);
-      const pBlend = psnr(blend(a, b, p.timestep), ref.data);
+      const pOnnx = psnrOf(out.data, ref.data);
+      const pBlend = psnrOf(blend(a, b, p.timestep), ref.data);
       console.log(
         `[rife] ${p.name} ${p.width}x${p.height} t=${p.timestep}: ONNX vs rife-ncnn-vulkan ${pOnnx.toFixed(2)} dB, ` +
           `blend vs rife-ncnn-vulkan ${pBlend.toFixed(2)} dB`,
@@ -199,15 +159,15 @@ describe('rife-v4.6 ONNX model', () => {
       // Static input: the frame comes back at any timestep.
       for (const t of [0, 0.5, 1]) {
         const still = await interpolate(a, a, t);
-        expect(psnr(still.data, a.data)).toBeGreaterThanOrEqual(35);
+        expect(psnrOf(still.data, a.data)).toBeGreaterThanOrEqual(35);
       }
 
       const at0 = await interpolate(a, b, 0);
       const at1 = await interpolate(a, b, 1);
-      const p0 = psnr(at0.data, a.data);
-      const p1 = psnr(at1.data, b.data);
-      const p0other = psnr(at0.data, b.data);
-      const p1other = psnr(at1.data, a.data);
+      const p0 = psnrOf(at0.data, a.data);
+      const p1 = psnrOf(at1.data, b.data);
+      const p0other = psnrOf(at0.data, b.data);
+      const p1other = psnrOf(at1.data, a.data);
       console.log(
         `[rife] ${p.name}: t=0 vs img0 ${p0.toFixed(2)} dB (vs img1 ${p0other.toFixed(2)}), ` +
           `t=1 vs img1 ${p1.toFixed(2)} dB (vs img0 ${p1other.toFixed(2)})`,

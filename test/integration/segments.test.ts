@@ -92,12 +92,14 @@ describe('temporal models get their neighbourhoods', () => {
 });
 
 describe('cancel between and inside segments, and while joining', () => {
-  for (const moment of ['between segments', 'inside a segment', 'while joining'] as const) {
+  for (const moment of ['between segments', 'inside a segment', 'inside a context window', 'while joining'] as const) {
     it(moment, async () => {
       const output = join(dir, `cancel-${moment.replace(/ /g, '-')}.mkv`);
-      const current = startRun([{ input: clip, output }], options(tempRoot, { model: nearest, chunk: 12 }));
+      const mode: Partial<JobOptions> = moment === 'inside a context window' ? { mode: 'context', window: 16, overlap: 2 } : { chunk: 12 };
+      const current = startRun([{ input: clip, output }], options(tempRoot, { model: nearest, ...mode }));
       if (moment === 'between segments') await current.when((item) => item.progress?.segment === 1 && item.progress.done === 12);
       if (moment === 'inside a segment') await current.when((item) => item.progress?.segment === 2 && item.progress.done > 26);
+      if (moment === 'inside a context window') await current.when((item) => item.progress?.segment === 1 && item.progress.done > 14);
       if (moment === 'while joining') await current.when((item) => item.phase === 'assembling');
       const sent = current.cancel();
       const result = await current.ended;
