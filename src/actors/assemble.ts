@@ -4,7 +4,7 @@ import type { Readable } from 'node:stream';
 import type { AssembleWork } from '../machines/job.js';
 import { removeStore } from '../services/checkpoints.js';
 import { UserError } from '../services/errors.js';
-import { concatList, containerFor, finalArgs } from '../services/ffmpeg/args.js';
+import { concatList, containerFor, droppedSubtitles, finalArgs } from '../services/ffmpeg/args.js';
 import { onProgressFrames } from '../services/ffmpeg/progress.js';
 import { ffmpegBinaries } from '../services/ffmpeg/resolve.js';
 import { collectText, lastLine } from '../services/streams.js';
@@ -25,6 +25,8 @@ export const assembleWork = defineWork<AssembleWork, AssembleResult>('assemble',
   const partial = partialPath(output, work.id);
   const { processed } = work;
   scope.onRelease(() => removeIfExists(partial));
+  const dropped = droppedSubtitles(containerFor(output), work.media);
+  if (dropped > 0) scope.notice(`${dropped} bitmap subtitle stream(s) cannot go into ${containerFor(output)}: left out (write .mkv to keep them)`);
   const list = join(work.jobDir, 'segments.txt');
   writeFileSync(list, concatList(processed.segments, processed.rate));
   const encode = {
