@@ -13,6 +13,7 @@ import { ffmpegBinaries } from '../services/ffmpeg/resolve.js';
 import { hostEntry, tsNodeArgs } from '../services/paths.js';
 import { DEFAULT_SCENE_THRESHOLD } from '../services/scene-cut.js';
 import { sha256File as sha256Of } from '../services/models.js';
+import { cudaMayBeUsed } from '../services/gpu.js';
 import { collectText, lastLine } from '../services/streams.js';
 import type { ExitInfo, OwnedProcess } from '../services/supervisor.js';
 import { defineWork, type WorkScope } from './work.js';
@@ -226,7 +227,8 @@ export const processWork = defineWork<ProcessWork, ProcessResult>('process', asy
   const input = resolve(work.input);
   const jobs = Math.max(1, options.jobs ?? 1);
   // The GPU is one job's at a time; the CPU is shared by --jobs hosts, each with its share of the cores.
-  await scope.lease(options.device === 'cpu' ? 'cpu' : 'gpu', options.device === 'cpu' ? jobs : 1);
+  const onCpu = options.device === 'cpu' || (options.device === 'auto' && !cudaMayBeUsed());
+  await scope.lease(onCpu ? 'cpu' : 'gpu', onCpu ? jobs : 1);
   const store = openStore(scope, work);
   const total = plan.interpolation ? plan.interpolation.outputFrames : media.frameCount;
 

@@ -1,13 +1,9 @@
-import { existsSync, readdirSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
 import { execa } from 'execa';
 import { UserError, formatUserError } from '../services/errors.js';
 import { resolveFfmpeg } from '../services/ffmpeg/resolve.js';
 import { verifyModels } from '../services/models.js';
+import { cudaProviderInstalled } from '../services/gpu.js';
 import { listTempRoot, resolveTempRoot } from '../services/workdir.js';
-
-const require = createRequire(import.meta.url);
 
 interface Check {
   readonly name: string;
@@ -31,13 +27,6 @@ async function ffmpegCheck(): Promise<Check[]> {
     const detail = error instanceof UserError ? formatUserError(error) : String(error);
     return [{ name: 'ffmpeg', ok: false, detail }];
   }
-}
-
-function cudaProviderInstalled(): boolean {
-  const dir = join(dirname(require.resolve('onnxruntime-node/package.json')), 'bin');
-  const walk = (d: string): boolean =>
-    readdirSync(d, { withFileTypes: true }).some((e) => (e.isDirectory() ? walk(join(d, e.name)) : e.name.includes('providers_cuda')));
-  return existsSync(dir) && walk(dir);
 }
 
 async function onnxCheck(): Promise<Check[]> {

@@ -1,3 +1,9 @@
+import { existsSync, readdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+
+const require = createRequire(import.meta.url);
+
 /**
  * Device leases: the GPU has one holder at a time; the CPU as many as `--jobs` (each host then gets
  * its share of the cores). A lease is owned by the actor whose inference host runs on the device,
@@ -57,4 +63,26 @@ export function acquireLease(device: string, owner: string, signal?: AbortSignal
     signal?.addEventListener('abort', abandon, { once: true });
     queue.push(wake);
   });
+}
+
+/**
+ * Whether `--device auto` can end up on CUDA: onnxruntime's CUDA provider is installed and an NVIDIA
+ * device node exists. Read from files, without loading onnxruntime here; when it says no, `auto`
+ * jobs take the CPU lease and `--jobs N` really runs N of them at once.
+ */
+export function cudaProviderInstalled(): boolean {
+  try {
+    const dir = join(dirname(require.resolve('onnxruntime-node/package.json')), 'bin');
+    const walk = (d: string): boolean =>
+      readdirSync(d, { withFileTypes: true }).some((e) => (e.isDirectory() ? walk(join(d, e.name)) : e.name.includes('providers_cuda')));
+    return existsSync(dir) && walk(dir);
+  } catch {
+    return false;
+  }
+}
+
+let cudaLikely: boolean | undefined;
+export function cudaMayBeUsed(): boolean {
+  cudaLikely ??= existsSync('/dev/nvidiactl') && cudaProviderInstalled();
+  return cudaLikely;
 }
