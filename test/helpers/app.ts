@@ -1,4 +1,5 @@
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { expect } from 'vitest';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createActor, type Actor } from 'xstate';
@@ -85,4 +86,20 @@ export function invariantViolations(actor: AppActor, tempRoot: string, outputs: 
   if (!snapshot.matches('idle')) problems.push(`app is ${JSON.stringify(snapshot.value)}, not idle`);
   if (Object.keys(snapshot.children).length > 0) problems.push(`app still has children: ${Object.keys(snapshot.children).join(', ')}`);
   return problems;
+}
+
+/**
+ * Cancels a run and checks the cancellation contract: the item cancelled, idle within grace + 100 ms,
+ * every invariant of section 8, no output. Resolves with the latency in ms.
+ */
+export async function cancelAndExpectClean(run: Run, tempRoot: string, output: string, graceMs = 500): Promise<number> {
+  const sentAt = run.cancel();
+  const result = await run.ended;
+  const latency = performance.now() - sentAt;
+  expect(result.items[0].status).toBe('cancelled');
+  expect(result.cancelled).toBe(true);
+  expect(invariantViolations(run.actor, tempRoot, [output])).toEqual([]);
+  expect(existsSync(output)).toBe(false);
+  expect(latency).toBeLessThanOrEqual(graceMs + 100);
+  return latency;
 }

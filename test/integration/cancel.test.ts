@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { invariantViolations, options, scratchDir, startRun, type Run } from '../helpers/app.js';
+import { cancelAndExpectClean, invariantViolations, options, scratchDir, startRun, type Run } from '../helpers/app.js';
 import { makeClip } from '../helpers/media.js';
 import { nearestModel, slowModel } from '../helpers/models.js';
 
@@ -22,16 +22,8 @@ function begin(model: string, extra: Record<string, unknown> = {}) {
   return { run, output };
 }
 
-async function cancelAndCheck(current: Run, output: string) {
-  const sentAt = current.cancel();
-  const result = await current.ended;
-  const latency = performance.now() - sentAt;
-  expect(result.items[0].status).toBe('cancelled');
-  expect(result.cancelled).toBe(true);
-  expect(invariantViolations(current.actor, tempRoot, [output])).toEqual([]);
-  expect(existsSync(output)).toBe(false);
-  expect(latency).toBeLessThanOrEqual(GRACE + 100);
-  return latency;
+function cancelAndCheck(current: Run, output: string): Promise<number> {
+  return cancelAndExpectClean(current, tempRoot, output, GRACE);
 }
 
 describe('cancel reaches idle with every invariant, at every moment', () => {
