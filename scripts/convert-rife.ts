@@ -37,7 +37,7 @@ import { fileURLToPath } from 'node:url';
 
 import { NcnnBinReader } from './ncnn/bin.js';
 import { encodeModel, FLOAT, floatTensor, int64Tensor, node, tensorValueInfo } from './ncnn/onnx.js';
-import { allowOnly, expectArity, paramFloat, paramInt, parseParam, type NcnnLayer, type NcnnParamValue } from './ncnn/param.js';
+import { allowOnly, convGeometry, expectArity, paramFloat, paramInt, parseParam, type NcnnLayer, type NcnnParamValue } from './ncnn/param.js';
 import { runIfMain, sha256Hex, writeModel } from './ncnn/script.js';
 import { NcnnGraph, type BinEntry } from './ncnn/graph.js';
 
@@ -275,23 +275,8 @@ export function convertRifeNcnnToOnnx(paramText: string, binBytes: Uint8Array): 
         const deconv = layer.type === 'Deconvolution';
         expectArity(layer, 1, 1);
         allowOnly(layer, [0, 1, 2, 3, 4, 5, 6, 9, 10, 11, 12, 13, 14, 15, 16]);
-        const outC = paramInt(layer, 0, 0);
-        const kw = paramInt(layer, 1, 0);
-        const kh = paramInt(layer, 11, kw);
-        const dw = paramInt(layer, 2, 1);
-        const dh = paramInt(layer, 12, dw);
-        const sw = paramInt(layer, 3, 1);
-        const sh = paramInt(layer, 13, sw);
-        const padL = paramInt(layer, 4, 0);
-        const padR = paramInt(layer, 15, padL);
-        const padT = paramInt(layer, 14, padL);
-        const padB = paramInt(layer, 16, padT);
-        const biasTerm = paramInt(layer, 5, 0);
-        const weightSize = paramInt(layer, 6, 0);
+        const { outC, kw, kh, dw, dh, sw, sh, padL, padR, padT, padB, biasTerm, weightSize } = convGeometry(layer);
         const act = activationOf(layer);
-        if ([padL, padR, padT, padB].some((p) => p < 0)) {
-          throw new Error(`${layer.type} ${name}: SAME padding (-233/-234) is not supported`);
-        }
         if (sw !== sh) throw new Error(`${layer.type} ${name}: unequal strides are not supported`);
         const x = use(layer, layer.bottoms[0]);
         const inC = weightSize / (outC * kh * kw);

@@ -156,3 +156,47 @@ export function expectArity(layer: NcnnLayer, bottoms: number, tops: number): vo
     );
   }
 }
+
+/** A Convolution/Deconvolution layer's geometry, from ncnn's param ids (explicit padding only). */
+export interface ConvGeometry {
+  readonly outC: number;
+  readonly kw: number;
+  readonly kh: number;
+  readonly dw: number;
+  readonly dh: number;
+  readonly sw: number;
+  readonly sh: number;
+  readonly padL: number;
+  readonly padR: number;
+  readonly padT: number;
+  readonly padB: number;
+  readonly biasTerm: number;
+  readonly weightSize: number;
+}
+
+export function convGeometry(layer: NcnnLayer): ConvGeometry {
+  const kw = paramInt(layer, 1, 0);
+  const dw = paramInt(layer, 2, 1);
+  const sw = paramInt(layer, 3, 1);
+  const padL = paramInt(layer, 4, 0);
+  const padT = paramInt(layer, 14, padL);
+  const geometry: ConvGeometry = {
+    outC: paramInt(layer, 0, 0),
+    kw,
+    kh: paramInt(layer, 11, kw),
+    dw,
+    dh: paramInt(layer, 12, dw),
+    sw,
+    sh: paramInt(layer, 13, sw),
+    padL,
+    padR: paramInt(layer, 15, padL),
+    padT,
+    padB: paramInt(layer, 16, padT),
+    biasTerm: paramInt(layer, 5, 0),
+    weightSize: paramInt(layer, 6, 0),
+  };
+  if ([geometry.padL, geometry.padR, geometry.padT, geometry.padB].some((p) => p < 0)) {
+    throw new Error(`${layer.type} ${layer.name}: SAME padding (-233/-234) is not supported`);
+  }
+  return geometry;
+}
