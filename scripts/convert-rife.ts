@@ -495,10 +495,7 @@ export function convertRifeNcnnToOnnx(paramText: string, binBytes: Uint8Array): 
   const finalTensor = graph.tensor(NCNN_OUTPUT) as string;
   const fi = info(finalTensor);
   if (fi.channels !== 3 || fi.res !== 1) throw new Error(`graph output is ${fi.channels} channels at x${fi.res}`);
-  for (const n of nodes) {
-    n.output = n.output.map((o) => (o === finalTensor ? OUTPUT_NAME : o));
-    n.input = n.input.map((i) => (i === finalTensor ? OUTPUT_NAME : i));
-  }
+  graph.renameTensor(finalTensor, OUTPUT_NAME);
 
   const model = encodeModel({
     graphName: 'rife_v4_6',

@@ -210,13 +210,7 @@ export function convertNcnnToOnnx(paramText: string, binBytes: Uint8Array): Conv
   const finalTensor = graph.tensor(unconsumed[0]) as string;
   if (channelsOf.get(finalTensor) !== 3) throw new Error(`graph output has ${channelsOf.get(finalTensor)} channels, expected 3`);
 
-  // Name the graph output `output` (rename the producing node's output and any later reference).
-  if (finalTensor !== OUTPUT_NAME) {
-    for (const n of nodes) {
-      n.output = n.output.map((o) => (o === finalTensor ? OUTPUT_NAME : o));
-      n.input = n.input.map((i) => (i === finalTensor ? OUTPUT_NAME : i));
-    }
-  }
+  graph.renameTensor(finalTensor, OUTPUT_NAME);
 
   const model = encodeModel({
     graphName: 'realesr_general_x4v3',

@@ -56,6 +56,14 @@ export class NcnnGraph<Info> {
     return this.tensorOf.get(blob);
   }
 
+  /** Renames a tensor wherever a node produces or reads it (to give the graph output its public name). */
+  renameTensor(from: string, to: string): void {
+    for (const n of this.nodes) {
+      n.output = n.output.map((o) => (o === from ? to : o));
+      n.input = n.input.map((i) => (i === from ? to : i));
+    }
+  }
+
   info(tensor: string): Info | undefined {
     return this.infoOf.get(tensor);
   }

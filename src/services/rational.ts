@@ -14,10 +14,6 @@ export function multiply(r: Rational, factor: number): Rational {
   return reduce({ num: r.num * factor, den: r.den });
 }
 
-export function toNumber(r: Rational): number {
-  return r.num / r.den;
-}
-
 export function compare(a: Rational, b: Rational): number {
   return a.num * b.den - b.num * a.den;
 }

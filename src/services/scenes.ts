@@ -1,4 +1,3 @@
-import type { Rate } from '../machines/types.js';
 import { fileArg } from './ffmpeg/args.js';
 
 /** A scene: frames [start, end) of the source. */
@@ -42,6 +41,3 @@ export function scenesFrom(cuts: readonly number[], frames: number, minScene = D
   return starts.map((start, i) => ({ start, end: starts[i + 1] ?? frames }));
 }
 
-export function sceneTime(frame: number, rate: Rate): number {
-  return (frame * rate.den) / rate.num;
-}

@@ -119,10 +119,6 @@ export function killGroup(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
-export function liveProcesses(owner?: string): OwnedProcess[] {
-  return [...registry.values()].filter((p) => p.isAlive() && (owner === undefined || p.owner === owner));
-}
-
 /** Synchronous last resort: whatever way the orchestrator exits, its children go with it. */
 export function killAllSync(): void {
   for (const owned of registry.values()) owned.kill('SIGKILL');

@@ -46,10 +46,3 @@ export function statePath(appValue: StateValue, item?: { readonly phase?: string
   if (item?.stage) parts.push(`stage ${item.stage}`);
   return parts.join(' › ');
 }
-
-/** The last path segment of a file, for short lines. */
-export function baseName(path: string): string {
-  const trimmed = path.replace(/[/\\]+$/, '');
-  const at = Math.max(trimmed.lastIndexOf('/'), trimmed.lastIndexOf('\\'));
-  return at >= 0 ? trimmed.slice(at + 1) : trimmed;
-}
