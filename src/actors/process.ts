@@ -232,40 +232,32 @@ export const processWork = defineWork<ProcessWork, ProcessResult>('process', asy
   const store = openStore(scope, work);
   const total = plan.interpolation ? plan.interpolation.outputFrames : media.frameCount;
 
-  let segments: Segment[] | undefined;
-  let geometry: Geometry | undefined;
+  // The first chain is started before the plan: a temporal model's reach decides the context.
+  let spare: Chain | undefined = await startChain(scope, work, true);
+  const geometry = spare.geometry;
+  const segments = planSegments({
+    frames: media.frameCount, scenes: work.scenes ?? [], mode: options.mode ?? 'chunked', chunk: options.chunk,
+    window: options.window, overlap: options.overlap, radius: spare.radius, interpolation: Boolean(plan.interpolation),
+  });
+  const reused = segments.filter((_, index) => store.has(index)).length;
+  if (reused > 0) scope.notice(reused === segments.length ? `resuming: all ${reused} segments reused` : `resuming: ${reused} of ${segments.length} segments reused`);
+  const count = segments.length;
+  const at = (segment: number) => (count > 1 ? { segment, segments: count } : undefined);
   let done = 0;
-  let reused = 0;
-  for (let index = 0; segments === undefined || index < segments.length; index++) {
-    if (segments && store.has(index)) {
-      const range = outputRange(plan, segments[index]);
-      done += range.to - range.from;
-      reused += 1;
-      continue;
-    }
-    const chain = await startChain(scope, work, index === 0);
-    geometry = chain.geometry;
-    segments ??= planSegments({
-      frames: media.frameCount, scenes: work.scenes ?? [], mode: options.mode ?? 'chunked', chunk: options.chunk,
-      window: options.window, overlap: options.overlap, radius: chain.radius, interpolation: Boolean(plan.interpolation),
-    });
-    if (index === 0 && store.has(0)) {
-      // The plan was needed to know the segments; the first one is already there after all.
-      for (const host of chain.hosts) host.owned.kill('SIGKILL');
-      await Promise.all(chain.hosts.map((host) => host.owned.exited));
-      index -= 1;
-      continue;
-    }
-    if (reused > 0 && index === reused) scope.notice(`resuming: ${reused} of ${segments.length} segments reused`);
-    const segment = segments[index];
+  for (const [index, segment] of segments.entries()) {
     const range = outputRange(plan, segment);
+    if (store.has(index)) {
+      done += range.to - range.from;
+      continue;
+    }
+    const chain = spare ?? (await startChain(scope, work, false));
+    spare = undefined;
     const before = done;
-    const count = segments.length;
-    const at = (segment: number) => (count > 1 ? { segment, segments: count } : undefined);
     const onFrame = (frames: number) => scope.progress(before + frames, total, at(index));
     chain.hosts[chain.hosts.length - 1].onFrames(onFrame);
     onFrame(0);
-    chain.hosts.forEach((host, n) => host.owned.child.send(segmentMessages(chain, plan, segment)[n]));
+    const messages = segmentMessages(chain, plan, segment);
+    chain.hosts.forEach((host, n) => host.owned.child.send(messages[n]));
 
     const tail = chain.hosts[chain.hosts.length - 1].owned.child;
     const part = store.partPath(index);
@@ -274,7 +266,7 @@ export const processWork = defineWork<ProcessWork, ProcessResult>('process', asy
     const head = chain.hosts[0].owned.child;
     const decode = scope.spawn({
       command: ffmpegBinaries().ffmpeg,
-      args: decodeArgs(input, segments.length === 1 && segment.decodeStart === 0 ? undefined : { start: segment.decodeStart, end: segment.decodeEnd }),
+      args: decodeArgs(input, count === 1 && segment.decodeStart === 0 ? undefined : { start: segment.decodeStart, end: segment.decodeEnd }),
       role: 'decode',
       stdio: ['ignore', head.stdin!, 'pipe'],
     });
@@ -285,9 +277,12 @@ export const processWork = defineWork<ProcessWork, ProcessResult>('process', asy
     done += range.to - range.from;
     scope.progress(done, total, at(index + 1));
   }
-  if (reused > 0 && reused === segments.length) scope.notice(`resuming: all ${reused} segments reused`);
-  // The first pass of the loop always starts a chain: the plan needs it.
-  const final = geometry!;
+  if (spare) {
+    // Every segment was already there: the chain served only to plan.
+    for (const host of spare.hosts) host.owned.kill('SIGKILL');
+    await Promise.all(spare.hosts.map((host) => host.owned.exited));
+  }
+  const final = geometry;
   return {
     segments: segments.map((segment, index) => {
       const range = outputRange(plan, segment);
