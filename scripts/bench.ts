@@ -14,10 +14,10 @@ import { createActor } from 'xstate';
 import { liveAppMachine } from '../src/app.js';
 import { newRunId } from '../src/cli/options.js';
 import type { BatchItem } from '../src/machines/batch.js';
-import type { JobOptions } from '../src/machines/types.js';
+import type { JobOptions } from '../src/domain.js';
 import { loadManifest, resolveModel } from '../src/services/models.js';
-import { createInterpolator } from '../src/services/interpolator.js';
-import { createUpscaler } from '../src/services/upscaler.js';
+import { createInterpolator } from '../src/hosts/interpolator.js';
+import { createUpscaler } from '../src/hosts/upscaler.js';
 import { BIN } from '../test/helpers/cli.js';
 import { ffmpeg, makeClip, makeJoinedClip } from '../test/helpers/media.js';
 import { sceneDetectArgs } from '../src/services/scenes.js';
@@ -34,7 +34,7 @@ const tempRoot = join(dir, 'tmp');
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
 function options(extra: Partial<JobOptions> = {}): JobOptions {
-  return { device: 'cpu', overwrite: true, tempRoot, graceMs: 500, ...extra };
+  return { device: 'cpu', overwrite: true, tempRoot, ...extra };
 }
 
 interface Timed {
@@ -126,7 +126,6 @@ async function cancelLatency(input = makeClip(dir, 'cancel.mp4', { size: '96x54'
     cancels: latencies.length,
     medianMs: round(median(latencies)),
     maxMs: round(latencies.at(-1) ?? NaN),
-    graceMs: 500,
     goal: { medianMs: 100, maxMs: 600 },
     momentsMs: moments,
   };

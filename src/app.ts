@@ -7,8 +7,9 @@ import { appMachine } from './machines/app.js';
 import { batchMachine } from './machines/batch.js';
 import { jobMachine } from './machines/job.js';
 import { stageMachine } from './machines/stage.js';
+import { removeJobDir } from './services/workdir.js';
 
-/** The composition root: the pure machines given the real stage actors. */
+/** The composition root: the pure machines given the real stage actors and side effects. */
 export const liveJobMachine = jobMachine.provide({
   actors: {
     probe: stageMachine.provide({ actors: { work: probeWork } }),
@@ -16,6 +17,9 @@ export const liveJobMachine = jobMachine.provide({
     process: stageMachine.provide({ actors: { work: processWork } }),
     assemble: stageMachine.provide({ actors: { work: assembleWork } }),
     workdir: workdirActor,
+  },
+  actions: {
+    removeWorkdir: ({ context }) => removeJobDir(context.jobDir),
   },
 });
 

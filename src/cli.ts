@@ -31,14 +31,14 @@ function addRunOptions(command: Command): Command {
     .option('--scenes', 'detect scene cuts first: each scene is a segment, interpolation never blends across them')
     .option('--min-scene <n>', 'shortest scene in frames; shorter ones merge into the one before')
     .option('--temp-dir <dir>', 'work directory root (default $UPFRAME_TMPDIR or <tmp>/upframe)')
-    .option('--grace <ms>', 'grace before SIGKILL for processes that finish something on cancel', '500')
+    .addOption(new Option('--grace <ms>').hideHelp())
     .option('--json', 'NDJSON events on stdout')
     .option('--trace <file.jsonl>', 'write every state transition as JSON lines')
     .option('--inspect', 'watch the statecharts live: the TUI panel open, or transitions on stderr');
 }
 
 async function tuiCommand(inputs: string[], flags: RunFlags & { start?: boolean }): Promise<number> {
-  const { runTui } = await import('./tui/run-tui.js');
+  const { runTui } = await import('./cli/tui.js');
   const request = inputs.length > 0 && flags.output ? startRequest(inputs, flags) : undefined;
   return runTui({ request, options: jobOptions(flags), trace: flags.trace, inspect: flags.inspect, start: flags.start ?? false, exitOnIdle: false, form: { input: inputs[0], output: flags.output } });
 }
@@ -50,7 +50,7 @@ async function demoCommand(flags: { json?: boolean }): Promise<number> {
   const front = pickFrontEnd(flags);
   const code =
     front === 'tui'
-      ? await (await import('./tui/run-tui.js')).runTui({ request, start: true, exitOnIdle: false })
+      ? await (await import('./cli/tui.js')).runTui({ request, start: true, exitOnIdle: false })
       : await runHeadless(request, front);
   if (code === 0) process.stderr.write(`output: ${clip.output}\n`);
   return code;

@@ -1,13 +1,12 @@
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
-import type { AssembleWork } from '../machines/job.js';
+import type { AssembleWork } from '../domain.js';
 import { removeStore } from '../services/checkpoints.js';
-import { UserError } from '../services/errors.js';
 import { concatList, containerFor, droppedSubtitles, finalArgs } from '../services/ffmpeg/args.js';
 import { onProgressFrames } from '../services/ffmpeg/progress.js';
 import { ffmpegBinaries } from '../services/ffmpeg/resolve.js';
-import { collectText, lastLine } from '../services/streams.js';
+import { endingOf, toolFailure } from '../services/tool-failure.js';
 import { commitOutput, partialPath, removeIfExists } from '../services/workdir.js';
 import { defineWork } from './work.js';
 
@@ -45,10 +44,8 @@ export const assembleWork = defineWork<AssembleWork, AssembleResult>('assemble',
     stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
   });
   onProgressFrames(ffmpeg.child.stdio[3] as Readable, (frame) => scope.progress(Math.min(frame, processed.frames), processed.frames));
-  const [stderr, exit] = await Promise.all([collectText(ffmpeg.child.stderr), ffmpeg.exited]);
-  if (exit.code !== 0) {
-    throw new UserError('writing the output failed', { kind: 'runtime', file: output, tryMessage: `ffmpeg says: ${lastLine(stderr) || `exit ${exit.code ?? exit.signal}`}` });
-  }
+  const ending = await endingOf(ffmpeg);
+  if (ending.exit.code !== 0) throw toolFailure('writing the output failed', 'ffmpeg', ending, { kind: 'runtime', file: output });
   scope.progress(processed.frames, processed.frames);
   scope.commit(() => commitOutput(partial, output, work.options.overwrite));
   // The output is in place: checkpoints kept for --resume have served.

@@ -8,7 +8,6 @@ import type { WorkCommand, WorkEvent } from '../machines/types.js';
 /** What a stage's work function may own. Everything acquired through it is released by it. */
 export interface WorkScope {
   readonly owner: string;
-  readonly signal: AbortSignal;
   spawn(request: Omit<SpawnRequest, 'owner'>): OwnedProcess;
   lease(device: string, capacity?: number): Promise<Lease>;
   /** Runs on every ending (done, failed, stopped, torn down): synchronous, so it also runs in cleanup. */
@@ -73,7 +72,6 @@ export function defineWork<Input, Result>(name: string, run: WorkFunction<Input,
 
     const scope: WorkScope = {
       owner,
-      signal: abort.signal,
       spawn: (request) => {
         if (stopping) throw new StoppedError();
         const owned = spawnOwned({ ...request, owner });
@@ -97,6 +95,7 @@ export function defineWork<Input, Result>(name: string, run: WorkFunction<Input,
         if (stopping) throw new StoppedError();
         step();
         committed = true;
+        report({ type: 'work.committed' });
       },
       started: () => report({ type: 'work.started' }),
       progress: (done, total, segments) => report({ type: 'work.progress', progress: { ...meter.sample(done, total), ...segments } }),
@@ -119,11 +118,8 @@ export function defineWork<Input, Result>(name: string, run: WorkFunction<Input,
     receive((command) => {
       switch (command.type) {
         case 'work.stop':
-        case 'work.kill':
-          if (committed || stopping) {
-            if (command.type === 'work.kill') killAll('SIGKILL');
-            return;
-          }
+          // Past the commit point the stage no longer sends a stop; a repeated one changes nothing.
+          if (committed || stopping) return;
           stopping = true;
           abort.abort(new StoppedError());
           // Every process we own today produces output that a cancel throws away: SIGKILL at once.

@@ -3,7 +3,7 @@ import { basename, extname, join, resolve } from 'node:path';
 import { UserError } from '../services/errors.js';
 import { resolveTempRoot } from '../services/workdir.js';
 import { parseRate } from '../services/rational.js';
-import type { JobOptions, StartRequest } from '../machines/types.js';
+import type { JobOptions, StartRequest } from '../domain.js';
 
 /** Flags as commander hands them over: strings, unvalidated. */
 export interface RunFlags {
@@ -15,6 +15,7 @@ export interface RunFlags {
   readonly crf?: string;
   readonly overwrite?: boolean;
   readonly tempDir?: string;
+  /** Removed: a cancel kills at once. Still parsed so that a script passing it hears why it is refused. */
   readonly grace?: string;
   readonly json?: boolean;
   readonly trace?: string;
@@ -73,15 +74,30 @@ function checkModeFlags(flags: RunFlags): void {
   if (mode === 'context' && flags.chunk !== undefined) throw usage('--chunk belongs to --mode chunked', 'drop --chunk, or use --mode chunked');
 }
 
+/** Checks that hold whichever way the options were given (flags, or the TUI form over them). */
+function checkOptions(options: JobOptions): JobOptions {
+  if (options.scale === 1 && !options.interpolate && !options.fps) {
+    throw usage('--scale 1 with no interpolation leaves nothing to do', 'add --interpolate 2 or --fps 60, or drop --scale 1');
+  }
+  return options;
+}
+
+const SCALES = ['1', '2', '4'] as const;
+const DEVICES = ['auto', 'cpu', 'cuda'] as const;
+
+function scaleOf(value: string | undefined): 1 | 2 | 4 | undefined {
+  const scale = oneOf('--scale', value, SCALES);
+  return scale === undefined ? undefined : (Number(scale) as 1 | 2 | 4);
+}
+
 export function jobOptions(flags: RunFlags): JobOptions {
+  if (flags.grace !== undefined) throw usage('--grace is gone: a cancel kills every process at once (nothing a cancel throws away is worth flushing)', 'drop --grace');
   checkModeFlags(flags);
-  const scale = oneOf('--scale', flags.scale, ['1', '2', '4'] as const);
   const interpolate = oneOf('--interpolate', flags.interpolate, ['2', '4'] as const);
   if (interpolate && flags.fps) throw usage('--interpolate and --fps both set the output rate', 'give one of them');
-  if (scale === '1' && !interpolate && !flags.fps) throw usage('--scale 1 with no interpolation leaves nothing to do', 'add --interpolate 2 or --fps 60, or drop --scale 1');
-  return {
+  return checkOptions({
     model: flags.model,
-    scale: scale === undefined ? undefined : (Number(scale) as 1 | 2 | 4),
+    scale: scaleOf(flags.scale),
     interpolate: interpolate === undefined ? undefined : (Number(interpolate) as 2 | 4),
     fps: flags.fps === undefined ? undefined : parseRate(flags.fps, '--fps'),
     order: oneOf('--order', flags.order, ['upscale-first', 'interpolate-first'] as const),
@@ -96,13 +112,39 @@ export function jobOptions(flags: RunFlags): JobOptions {
     resume: flags.resume ?? false,
     jobs: integer('--jobs', flags.jobs, { min: 1, max: 64, example: 2 }),
     minScene: integer('--min-scene', flags.minScene, { min: 1, max: 1_000_000, example: 12 }),
-    device: oneOf('--device', flags.device, ['auto', 'cpu', 'cuda'] as const) ?? 'auto',
+    device: oneOf('--device', flags.device, DEVICES) ?? 'auto',
     tile: integer('--tile', flags.tile, { min: 0, max: 8192, example: 256 }),
     crf: integer('--crf', flags.crf, { min: 0, max: 63, example: 18 }),
     overwrite: flags.overwrite ?? false,
     tempRoot: resolveTempRoot(flags.tempDir),
-    graceMs: integer('--grace', flags.grace, { min: 0, max: 60_000, example: 500 }) ?? 500,
-  };
+  });
+}
+
+/** The fields the TUI form edits, as typed. */
+export interface FormFields {
+  readonly input: string;
+  readonly output: string;
+  /** `model`: the model's own scale. */
+  readonly scale: string;
+  readonly model: string;
+  readonly device: string;
+}
+
+/**
+ * The TUI form over the options parsed from the command line: only the form's own fields are read
+ * again; everything else keeps its parsed value.
+ */
+export function formRequest(form: FormFields, base: JobOptions, batch?: StartRequest): StartRequest {
+  // Several inputs from the command line stay several while the form still shows the first.
+  if (batch && batch.items.length > 1 && form.input === batch.items[0]?.input) return batch;
+  const { inputs, output } = checkedPaths([form.input].filter(Boolean), form.output || undefined);
+  const options = checkOptions({
+    ...base,
+    model: form.model || undefined,
+    scale: form.scale === 'model' ? undefined : scaleOf(form.scale),
+    device: oneOf('--device', form.device, DEVICES) ?? 'auto',
+  });
+  return requestFor(inputs, output, options);
 }
 
 const VIDEO_EXTENSIONS = new Set(['.mp4', '.m4v', '.mkv', '.mov', '.webm']);
@@ -147,14 +189,22 @@ function isDirectoryTarget(output: string): boolean {
 }
 
 export function startRequest(given: readonly string[], flags: RunFlags): StartRequest {
+  const { inputs, output } = checkedPaths(given, flags.output);
+  return requestFor(inputs, output, jobOptions(flags));
+}
+
+function checkedPaths(given: readonly string[], output: string | undefined): { inputs: string[]; output: string } {
   if (given.length === 0) throw usage('no input given', 'upframe run <input> -o <output>');
   const inputs = expandInputs(given);
-  if (!flags.output) throw usage('no output given', 'add -o <file> (or -o <dir>/ for several inputs)');
-  const options = jobOptions(flags);
-  const toDir = isDirectoryTarget(flags.output);
-  if (inputs.length > 1 && !toDir) throw usage('several inputs need an output folder', `-o ${flags.output}/`);
-  if (toDir && !existsSync(flags.output)) throw usage(`the output folder ${flags.output} does not exist`, 'create it first');
-  const outputs = uniqueOutputs(inputs.map((input) => resolve(toDir ? derivedOutput(input, flags.output!) : flags.output!)));
+  if (!output) throw usage('no output given', 'add -o <file> (or -o <dir>/ for several inputs)');
+  return { inputs, output };
+}
+
+function requestFor(inputs: readonly string[], output: string, options: JobOptions): StartRequest {
+  const toDir = isDirectoryTarget(output);
+  if (inputs.length > 1 && !toDir) throw usage('several inputs need an output folder', `-o ${output}/`);
+  if (toDir && !existsSync(output)) throw usage(`the output folder ${output} does not exist`, 'create it first');
+  const outputs = uniqueOutputs(inputs.map((input) => resolve(toDir ? derivedOutput(input, output) : output)));
   const items = inputs.map((input, n) => ({ input: resolve(input), output: outputs[n] }));
   return { runId: newRunId(), items, options };
 }

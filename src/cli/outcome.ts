@@ -1,5 +1,5 @@
 import { exitCodeFor } from '../services/errors.js';
-import type { BatchOutput, JobStatus } from '../machines/types.js';
+import type { BatchOutput, JobStatus } from '../domain.js';
 
 export const EXIT_CANCELLED = 130;
 

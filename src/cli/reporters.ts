@@ -1,7 +1,7 @@
 import type { Actor } from 'xstate';
 import type { appMachine } from '../machines/app.js';
 import type { BatchItem } from '../machines/batch.js';
-import type { Progress } from '../machines/types.js';
+import type { Progress } from '../domain.js';
 import type { Transition } from '../services/trace.js';
 import { countByStatus, exitCodeOf } from './outcome.js';
 

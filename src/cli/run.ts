@@ -1,4 +1,4 @@
-import type { StartRequest } from '../machines/types.js';
+import type { StartRequest } from '../domain.js';
 import { startRequest, type RunFlags } from './options.js';
 import { exitCodeOf } from './outcome.js';
 import { jsonReporter, plainReporter } from './reporters.js';
@@ -31,7 +31,7 @@ export async function runCommand(inputs: string[], flags: RunFlags): Promise<num
   const request = startRequest(inputs, flags);
   const front = pickFrontEnd(flags);
   if (front === 'tui') {
-    const { runTui } = await import('../tui/run-tui.js');
+    const { runTui } = await import('./tui.js');
     return runTui({ request, trace: flags.trace, inspect: flags.inspect, start: true, exitOnIdle: true });
   }
   return runHeadless(request, front, flags.trace, flags.inspect);

@@ -13,7 +13,7 @@ export interface Session {
 
 /**
  * The app actor (not yet started, so listeners see its first state) with its trace and its signal
- * handling: SIGINT/SIGTERM = cancel, again = force; in idle, quit.
+ * handling: SIGINT/SIGTERM = cancel (again: accepted, nothing more); in idle, quit.
  */
 export function openSession(options: { trace?: string; handleSignals: boolean }): Session {
   const listeners: ((transition: Transition) => void)[] = [];

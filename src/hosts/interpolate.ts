@@ -4,8 +4,8 @@
  * between, and a repeat of the earlier frame across a scene cut. Like the upscale host it installs no
  * signal handler and is stopped with SIGKILL.
  */
-import { createInterpolator } from '../services/interpolator.js';
-import { meanLumaDifference, sceneScore } from '../services/scene-cut.js';
+import { createInterpolator } from './interpolator.js';
+import { meanLumaDifference, sceneScore } from './scene-cut.js';
 import { sourcePosition } from '../services/timing.js';
 import { finish, frames, report, runHost, segmentMessage, write } from './frames.js';
 import type { InterpolateHostConfig } from './protocol.js';

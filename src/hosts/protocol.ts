@@ -1,11 +1,9 @@
-import type { DeviceOption } from '../services/upscaler.js';
-import type { ErrorKind } from '../services/errors.js';
-import type { Rational } from '../services/ffmpeg/probe.js';
+import type { Device, ErrorKind, Rate } from '../domain.js';
 
 /** Passed to the upscale host as its single argv JSON argument. */
 export interface UpscaleHostConfig {
   readonly modelPath: string;
-  readonly device: DeviceOption;
+  readonly device: Device;
   readonly tileSize: number;
   readonly overlap: number;
   readonly scale?: number;
@@ -25,11 +23,11 @@ export interface UpscaleHostConfig {
 /** Passed to the interpolation host as its single argv JSON argument. */
 export interface InterpolateHostConfig {
   readonly modelPath: string;
-  readonly device: DeviceOption;
+  readonly device: Device;
   readonly width: number;
   readonly height: number;
-  readonly inRate: Rational;
-  readonly outRate: Rational;
+  readonly inRate: Rate;
+  readonly outRate: Rate;
   /** Source frames, for progress only: the output count follows what really arrives. */
   readonly frameCount: number;
   readonly sceneThreshold: number;

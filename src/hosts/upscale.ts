@@ -5,7 +5,7 @@
  * JS thread, so it is stopped from outside with SIGKILL and the OS reclaims everything, GPU memory
  * included.
  */
-import { createUpscaler } from '../services/upscaler.js';
+import { createUpscaler } from './upscaler.js';
 import { finish, frames, report, runHost, segmentMessage, write } from './frames.js';
 import type { UpscaleHostConfig } from './protocol.js';
 

@@ -1,14 +1,12 @@
 import { assign, sendTo, setup, type DoneActorEvent } from 'xstate';
+import type { BatchOutput, StartRequest } from '../domain.js';
 import { batchMachine, type BatchItem, type BatchUpdateEvent } from './batch.js';
-import type { BatchOutput, StartRequest } from './types.js';
 
 interface AppContext {
   readonly runCount: number;
   readonly request?: StartRequest;
   readonly items: readonly BatchItem[];
   readonly lastResult?: BatchOutput;
-  readonly cancelRequested: boolean;
-  readonly forced: boolean;
   readonly quitRequested: boolean;
   readonly paused: boolean;
 }
@@ -34,7 +32,6 @@ export const appMachine = setup({
   actors: { batch: batchMachine },
   guards: {
     quitRequested: ({ context }) => context.quitRequested,
-    alreadyCancelling: ({ context }) => context.cancelRequested,
     isPaused: ({ context }) => context.paused,
   },
   actions: {
@@ -42,28 +39,26 @@ export const appMachine = setup({
       request: event.type === 'app.start' ? event.request : undefined,
       runCount: context.runCount + 1,
       items: [],
-      cancelRequested: false,
-      forced: false,
       paused: false,
     })),
     recordItems: assign({ items: ({ event }) => (event as BatchUpdateEvent).items }),
     recordResult: assign({ lastResult: ({ event }) => (event as DoneActorEvent<BatchOutput>).output, request: undefined }),
-    markCancel: assign({ cancelRequested: true, paused: false }),
-    markForced: assign({ forced: true }),
+    clearPause: assign({ paused: false }),
     markQuit: assign({ quitRequested: true }),
     togglePause: assign({ paused: ({ context }) => !context.paused }),
     cancelBatch: sendTo('batch', { type: 'batch.cancel' }),
-    forceBatch: sendTo('batch', { type: 'batch.force' }),
     skipItem: sendTo('batch', { type: 'batch.skip' }),
     pauseBatch: sendTo('batch', { type: 'batch.pause' }),
     resumeBatch: sendTo('batch', { type: 'batch.resume' }),
   },
 }).createMachine({
   id: 'app',
-  context: { runCount: 0, items: [], cancelRequested: false, forced: false, quitRequested: false, paused: false },
+  description: 'The application: a ready form (idle) or one run of a batch.',
+  context: { runCount: 0, items: [], quitRequested: false, paused: false },
   initial: 'idle',
   states: {
     idle: {
+      description: 'Ready: Start is enabled, Cancel hidden, the last run\'s summary shown.',
       on: {
         'app.start': { target: 'running', actions: 'acceptRequest' },
         'app.quit': 'quit',
@@ -72,6 +67,7 @@ export const appMachine = setup({
       },
     },
     running: {
+      description: 'A batch runs; whatever way it ends, the app goes back to idle with its summary.',
       invoke: {
         id: 'batch',
         src: 'batch',
@@ -85,6 +81,7 @@ export const appMachine = setup({
       initial: 'active',
       states: {
         active: {
+          description: 'Working: cancel, skip, pause and quit are accepted.',
           on: {
             'app.cancel': 'cancelling',
             'app.quit': { target: 'cancelling', actions: 'markQuit' },
@@ -96,15 +93,15 @@ export const appMachine = setup({
           },
         },
         cancelling: {
-          entry: ['markCancel', 'cancelBatch'],
+          description: 'Cancel sent down to every running job: their processes are killed; waiting for the batch to end. Another cancel changes nothing.',
+          entry: ['clearPause', 'cancelBatch'],
           on: {
-            // Second cancel = force; more are no-ops.
-            'app.cancel': { actions: ['markForced', 'forceBatch'] },
-            'app.quit': { actions: ['markQuit', 'markForced', 'forceBatch'] },
+            'app.cancel': {},
+            'app.quit': { actions: 'markQuit' },
           },
         },
       },
     },
-    quit: { type: 'final' },
+    quit: { type: 'final', description: 'The app has ended; nothing it started is live.' },
   },
 });

@@ -1,8 +1,6 @@
 import { assign, enqueueActions, sendParent, setup, type ActorRefFrom, type DoneActorEvent } from 'xstate';
-import { jobMachine, type JobNoticeEvent, type JobPhaseEvent, type JobProgressEvent, type JobScenesEvent, type Scene } from './job.js';
-import type { BatchOutput, ItemStatus, JobOptions, JobOutput, Progress, StageName } from './types.js';
-import type { JobError } from '../services/errors.js';
-import { jobDirPath } from '../services/workdir.js';
+import { jobDirPath, type BatchOutput, type ItemStatus, type JobError, type JobOptions, type JobOutput, type Progress, type Scene, type StageName } from '../domain.js';
+import { jobMachine, type JobNoticeEvent, type JobPhaseEvent, type JobProgressEvent, type JobScenesEvent } from './job.js';
 
 export interface BatchItem {
   readonly id: string;
@@ -37,7 +35,6 @@ interface BatchContext extends BatchInput {
 
 export type BatchEvent =
   | { readonly type: 'batch.cancel' }
-  | { readonly type: 'batch.force' }
   | { readonly type: 'batch.skip' }
   | { readonly type: 'batch.pause' }
   | { readonly type: 'batch.resume' }
@@ -99,9 +96,6 @@ export const batchMachine = setup({
     cancelJobs: enqueueActions(({ context, enqueue }) => {
       for (const ref of Object.values(context.running)) enqueue.sendTo(ref, { type: 'job.cancel' });
     }),
-    forceJobs: enqueueActions(({ context, enqueue }) => {
-      for (const ref of Object.values(context.running)) enqueue.sendTo(ref, { type: 'job.force' });
-    }),
     /** SKIP: the oldest running item. */
     skipJob: enqueueActions(({ context, enqueue }) => {
       const oldest = Object.values(context.running)[0];
@@ -143,6 +137,7 @@ export const batchMachine = setup({
   },
 }).createMachine({
   id: 'batch',
+  description: 'Every run is a batch of 1..N items; up to --jobs of them run at once, each as a job.',
   context: ({ input }) => ({
     ...input,
     entries: input.items.map((item, n) => ({ id: `${input.runId}-${n + 1}`, input: item.input, output: item.output, status: 'pending' as const })),
@@ -160,11 +155,11 @@ export const batchMachine = setup({
   },
   states: {
     running: {
+      description: 'Jobs run, up to --jobs at once; each ending starts the next item unless a cancel or --fail-fast stopped starting.',
       entry: ['fill', 'reportItems'],
       always: { guard: 'allDone', target: 'finished' },
       on: {
         'batch.cancel': { actions: ['requestCancel', 'skipRemaining', 'cancelJobs', 'reportItems'] },
-        'batch.force': { actions: 'forceJobs' },
         'batch.skip': { actions: 'skipJob' },
         'batch.pause': { actions: 'pauseJobs' },
         'batch.resume': { actions: 'resumeJobs' },
@@ -174,7 +169,7 @@ export const batchMachine = setup({
         ],
       },
     },
-    finished: { type: 'final' },
+    finished: { type: 'final', description: 'No job is running and none will start: the summary goes to the app.' },
   },
   output: ({ context }) => ({
     cancelled: context.cancelRequested,

@@ -1,63 +1,20 @@
-import { and, assign, enqueueActions, fromCallback, sendParent, sendTo, setup, type ActorRefFrom, type DoneActorEvent } from 'xstate';
-import type { JobError } from '../services/errors.js';
-import type { MediaInfo } from '../services/ffmpeg/probe.js';
-import type { ResolvedModel } from '../services/models.js';
-import { stageMachine, type StageNoticeEvent, type StageOutput, type StageProgressEvent } from './stage.js';
-import type { JobOutput, JobSpec, Progress, Rate, StageName } from './types.js';
-
-export type HostStep = 'upscale' | 'interpolate';
-
-export interface InterpolationPlan {
-  readonly model: ResolvedModel;
-  readonly outRate: Rate;
-  readonly outputFrames: number;
-}
-
-/** What the probe found and decided: the input's streams and the chain of hosts to run. */
-export interface ProbeResult {
-  readonly media: MediaInfo;
-  readonly steps: readonly HostStep[];
-  readonly model?: ResolvedModel;
-  readonly interpolation?: InterpolationPlan;
-}
-
-export interface Scene {
-  readonly start: number;
-  readonly end: number;
-}
-
-export interface ScenesResult {
-  readonly scenes: readonly Scene[];
-}
-
-export interface ScenesWork extends JobSpec {
-  readonly media: MediaInfo;
-}
-
-/** The processed frames: lossless segment files in order, their geometry and rate. */
-export interface ProcessResult {
-  readonly segments: readonly { readonly file: string; readonly frames: number }[];
-  readonly frames: number;
-  readonly frameWidth: number;
-  readonly frameHeight: number;
-  readonly outWidth: number;
-  readonly outHeight: number;
-  readonly rate: Rate;
-  /** The --resume folder to remove once the output is in place. */
-  readonly resumeDir?: string;
-}
-
-export interface ProbeWork extends JobSpec {}
-export interface ProcessWork extends JobSpec {
-  readonly jobDir: string;
-  readonly plan: ProbeResult;
-  readonly scenes?: readonly Scene[];
-}
-export interface AssembleWork extends JobSpec {
-  readonly jobDir: string;
-  readonly media: MediaInfo;
-  readonly processed: ProcessResult;
-}
+import { assign, fromCallback, sendParent, sendTo, setup, type ActorRefFrom, type DoneActorEvent } from 'xstate';
+import type {
+  AssembleWork,
+  JobError,
+  JobOutput,
+  JobSpec,
+  ProbeResult,
+  ProbeWork,
+  ProcessResult,
+  ProcessWork,
+  Progress,
+  Scene,
+  ScenesResult,
+  ScenesWork,
+  StageName,
+} from '../domain.js';
+import { stageMachine, type StageCommittedEvent, type StageNoticeEvent, type StageOutput, type StageProgressEvent } from './stage.js';
 
 export interface JobInput extends JobSpec {
   readonly jobDir: string;
@@ -78,12 +35,12 @@ interface JobContext extends JobInput {
 
 export type JobEvent =
   | { readonly type: 'job.cancel' }
-  | { readonly type: 'job.force' }
   | { readonly type: 'job.pause' }
   | { readonly type: 'job.resume' }
   | { readonly type: 'workdir.failed'; readonly error: JobError }
   | StageProgressEvent
   | StageNoticeEvent
+  | StageCommittedEvent
   | DoneActorEvent<StageOutput>;
 
 export type JobPhaseEvent = { readonly type: 'job.phase'; readonly jobId: string; readonly phase: string; readonly stage?: StageName };
@@ -93,6 +50,10 @@ export type JobProgressEvent = { readonly type: 'job.progress'; readonly jobId: 
 
 function stageOutput(event: JobEvent): StageOutput | undefined {
   return 'output' in event ? (event.output as StageOutput) : undefined;
+}
+
+function specOf(context: JobContext): JobSpec {
+  return { id: context.id, input: context.input, output: context.output, options: context.options };
 }
 
 /**
@@ -112,73 +73,44 @@ export const jobMachine = setup({
     /** decode → the plan's hosts → encode */
     process: stageMachine,
     assemble: stageMachine,
-    /** Owns the job's temp folder: creates it on start, removes it when the job ends, whatever the way. */
+    /** Makes the job's temp folder on start; removes it if the job is torn down without ending. */
     workdir: fromCallback<{ type: 'never' }, { jobDir: string }>(() => undefined),
   },
   guards: {
     stageDone: ({ event }) => stageOutput(event)?.status === 'done',
-    scenesWanted: ({ context }) => Boolean(context.options.scenes),
-    stageCancelled: ({ event }) => stageOutput(event)?.status === 'cancelled',
-    outputCommitted: ({ event }) => {
-      const output = stageOutput(event);
-      return output?.name === 'assemble' && output.status === 'done';
-    },
+    stageDoneAndScenesWanted: ({ context, event }) => stageOutput(event)?.status === 'done' && Boolean(context.options.scenes),
   },
   actions: {
     spawnProbe: assign({
       stage: 'probe' as const,
       progress: undefined,
-      stageRef: ({ context, spawn }) =>
-        spawn('probe', {
-          id: 'probe',
-          input: { name: 'probe', graceMs: context.options.graceMs, work: specOf(context) satisfies ProbeWork },
-        }),
+      stageRef: ({ context, spawn }) => spawn('probe', { id: 'probe', input: { name: 'probe', work: specOf(context) satisfies ProbeWork } }),
     }),
     spawnScenes: assign({
       stage: 'scenes' as const,
       progress: undefined,
       stageRef: ({ context, spawn }) =>
-        spawn('scenes', {
-          id: 'scenes',
-          input: { name: 'scenes', graceMs: context.options.graceMs, work: { ...specOf(context), media: context.probe!.media } satisfies ScenesWork },
-        }),
+        spawn('scenes', { id: 'scenes', input: { name: 'scenes', work: { ...specOf(context), media: context.probe!.media } satisfies ScenesWork } }),
     }),
     recordScenes: assign({ scenes: ({ event }) => (stageOutput(event)?.result as ScenesResult).scenes }),
     reportScenes: sendParent(({ context }): JobScenesEvent => ({ type: 'job.scenes', jobId: context.id, scenes: context.scenes ?? [] })),
     spawnProcess: assign(({ context, spawn }) => {
       const name = context.probe!.steps.join('+') as StageName;
-      return {
-        stage: name,
-        progress: undefined,
-        stageRef: spawn('process', {
-          id: 'process',
-          input: {
-            name,
-            graceMs: context.options.graceMs,
-            work: { ...specOf(context), jobDir: context.jobDir, plan: context.probe!, scenes: context.scenes } satisfies ProcessWork,
-          },
-        }),
-      };
+      const work: ProcessWork = { ...specOf(context), jobDir: context.jobDir, plan: context.probe!, scenes: context.scenes };
+      return { stage: name, progress: undefined, stageRef: spawn('process', { id: 'process', input: { name, work } }) };
     }),
-    spawnAssemble: assign({
-      stage: 'assemble' as const,
-      progress: undefined,
-      stageRef: ({ context, spawn }) =>
-        spawn('assemble', {
-          id: 'assemble',
-          input: {
-            name: 'assemble',
-            graceMs: context.options.graceMs,
-            work: { ...specOf(context), jobDir: context.jobDir, media: context.probe!.media, processed: context.processed! } satisfies AssembleWork,
-          },
-        }),
+    spawnAssemble: assign(({ context, spawn }) => {
+      const work: AssembleWork = { ...specOf(context), jobDir: context.jobDir, media: context.probe!.media, processed: context.processed! };
+      return { stage: 'assemble' as const, progress: undefined, stageRef: spawn('assemble', { id: 'assemble', input: { name: 'assemble', work } }) };
     }),
     cancelStage: sendTo(({ context }) => context.stageRef!, { type: 'stage.cancel' }),
-    forceStage: sendTo(({ context }) => context.stageRef!, { type: 'stage.force' }),
-    pauseStage: enqueueActions(({ context, enqueue }) => {
-      if (context.paused) enqueue.sendTo(context.stageRef!, { type: 'stage.pause' });
-    }),
+    pauseStage: sendTo(({ context }) => context.stageRef!, { type: 'stage.pause' }),
     resumeStage: sendTo(({ context }) => context.stageRef!, { type: 'stage.resume' }),
+    /** A new stage learns whether the job is paused: one that starts while paused starts paused. */
+    carryPauseToStage: sendTo(
+      ({ context }) => context.stageRef!,
+      ({ context }) => ({ type: context.paused ? ('stage.pause' as const) : ('stage.resume' as const) }),
+    ),
     markPaused: assign({ paused: true }),
     markResumed: assign({ paused: false }),
     recordProbe: assign({ probe: ({ event }) => stageOutput(event)?.result as ProbeResult }),
@@ -203,99 +135,100 @@ export const jobMachine = setup({
       phase: params.phase,
       stage: context.stage,
     })),
+    recordDone: assign({ status: 'done' as const }),
+    recordFailed: assign({ status: 'failed' as const }),
+    recordCancelled: assign({ status: 'cancelled' as const }),
+    /** The job's last step, whatever its ending: the composition root gives it the real removal. */
+    removeWorkdir: (_: unknown, _params: undefined) => undefined,
   },
 }).createMachine({
   id: 'job',
+  description: 'One input → one output, phase by phase; each phase spawns one stage and waits for it.',
   context: ({ input }) => ({ ...input }),
   invoke: {
     id: 'workdir',
     src: 'workdir',
     input: ({ context }) => ({ jobDir: context.jobDir }),
   },
-  initial: 'probing',
+  initial: 'active',
   on: {
     'stage.progress': { actions: ['recordProgress', 'reportProgress'] },
     'stage.notice': { actions: 'reportNotice' },
-    'workdir.failed': { target: '.failing', actions: 'recordError' },
-    'job.pause': { actions: ['markPaused', 'pauseStage'] },
-    'job.resume': { actions: ['markResumed', 'resumeStage'] },
-    // From every phase; `cancelling` and `failing` override them (the teardown is under way).
-    'job.cancel': '.cancelling',
-    'job.force': '.cancelling',
   },
   states: {
-    probing: {
-      entry: ['spawnProbe', 'pauseStage', { type: 'reportPhase', params: { phase: 'probing' } }],
+    active: {
+      description: 'The working phases. A cancel, or a work folder that cannot be made, leaves them from here.',
+      initial: 'probing',
       on: {
-        'xstate.done.actor.probe': [
-          { guard: and(['stageDone', 'scenesWanted']), target: 'detecting', actions: 'recordProbe' },
-          { guard: 'stageDone', target: 'planning', actions: 'recordProbe' },
-          { guard: 'stageCancelled', target: 'cancelled' },
-          { target: 'failed', actions: 'recordError' },
-        ],
+        'job.cancel': '#job.cancelling',
+        'workdir.failed': { target: '#job.failing', actions: 'recordError' },
+        'job.pause': { actions: ['markPaused', 'pauseStage'] },
+        'job.resume': { actions: ['markResumed', 'resumeStage'] },
+        'stage.committed': '#job.committed',
+      },
+      states: {
+        probing: {
+          description: 'Checks the paths, resolves the models, reads the streams and plans the chain of hosts.',
+          entry: ['spawnProbe', 'carryPauseToStage', { type: 'reportPhase', params: { phase: 'probing' } }],
+          on: {
+            'xstate.done.actor.probe': [
+              { guard: 'stageDoneAndScenesWanted', target: 'detecting', actions: 'recordProbe' },
+              { guard: 'stageDone', target: 'processing', actions: 'recordProbe' },
+              { target: '#job.failed', actions: 'recordError' },
+            ],
+          },
+        },
+        detecting: {
+          description: '--scenes: one ffmpeg pass finds the cuts; each scene becomes a segment.',
+          entry: ['spawnScenes', 'carryPauseToStage', { type: 'reportPhase', params: { phase: 'detecting scenes' } }],
+          on: {
+            'xstate.done.actor.scenes': [
+              { guard: 'stageDone', target: 'processing', actions: ['recordScenes', 'reportScenes'] },
+              { target: '#job.failed', actions: 'recordError' },
+            ],
+          },
+        },
+        processing: {
+          description: 'Segment by segment: decode → inference hosts → lossless segment file.',
+          entry: ['spawnProcess', 'carryPauseToStage', { type: 'reportPhase', params: { phase: 'processing' } }],
+          on: {
+            'xstate.done.actor.process': [
+              { guard: 'stageDone', target: 'assembling', actions: 'recordProcessed' },
+              { target: '#job.failed', actions: 'recordError' },
+            ],
+          },
+        },
+        assembling: {
+          description: 'Joins the segments with audio and subtitles into a partial file, then renames it into place (the commit point).',
+          entry: ['spawnAssemble', 'carryPauseToStage', { type: 'reportPhase', params: { phase: 'assembling' } }],
+          on: {
+            'xstate.done.actor.assemble': [
+              { guard: 'stageDone', target: '#job.done' },
+              { target: '#job.failed', actions: 'recordError' },
+            ],
+          },
+        },
       },
     },
-    detecting: {
-      entry: ['spawnScenes', 'pauseStage', { type: 'reportPhase', params: { phase: 'detecting scenes' } }],
+    committed: {
+      description: 'The output is in place: a cancel no longer undoes the job while the assemble stage ends.',
       on: {
-        'xstate.done.actor.scenes': [
-          { guard: 'stageDone', target: 'planning', actions: ['recordScenes', 'reportScenes'] },
-          { guard: 'stageCancelled', target: 'cancelled' },
-          { target: 'failed', actions: 'recordError' },
-        ],
-      },
-    },
-    planning: {
-      entry: { type: 'reportPhase', params: { phase: 'planning' } },
-      always: 'processing',
-    },
-    processing: {
-      entry: ['spawnProcess', 'pauseStage', { type: 'reportPhase', params: { phase: 'processing' } }],
-      on: {
-        'xstate.done.actor.process': [
-          { guard: 'stageDone', target: 'assembling', actions: 'recordProcessed' },
-          { guard: 'stageCancelled', target: 'cancelled' },
-          { target: 'failed', actions: 'recordError' },
-        ],
-      },
-    },
-    assembling: {
-      entry: ['spawnAssemble', 'pauseStage', { type: 'reportPhase', params: { phase: 'assembling' } }],
-      on: {
-        'xstate.done.actor.assemble': [
-          { guard: 'stageDone', target: 'done' },
-          { guard: 'stageCancelled', target: 'cancelled' },
-          { target: 'failed', actions: 'recordError' },
-        ],
+        'xstate.done.actor.assemble': [{ guard: 'stageDone', target: 'done' }, { target: 'failed', actions: 'recordError' }],
       },
     },
     cancelling: {
+      description: 'The current stage was told to cancel; waiting until it reports that nothing it owned is live.',
       entry: ['cancelStage', { type: 'reportPhase', params: { phase: 'cancelling' } }],
-      on: {
-        'job.pause': {},
-        'job.resume': {},
-        'job.cancel': {},
-        'job.force': { actions: 'forceStage' },
-        'xstate.done.actor.*': [
-          { guard: 'outputCommitted', target: 'done' },
-          { target: 'cancelled' },
-        ],
-      },
+      on: { 'xstate.done.actor.*': 'cancelled' },
     },
-    // Same teardown as cancelling, for an error raised outside the current stage.
     failing: {
+      description: 'The same teardown as cancelling, for an error raised outside the current stage.',
       entry: ['cancelStage', { type: 'reportPhase', params: { phase: 'failing' } }],
-      on: {
-        'job.pause': {},
-        'job.resume': {},
-        'job.cancel': {},
-        'job.force': { actions: 'forceStage' },
-        'xstate.done.actor.*': 'failed',
-      },
+      on: { 'xstate.done.actor.*': 'failed' },
     },
-    done: { type: 'final', entry: assign({ status: 'done' as const }) },
-    failed: { type: 'final', entry: assign({ status: 'failed' as const }) },
-    cancelled: { type: 'final', entry: assign({ status: 'cancelled' as const }) },
+    done: { type: 'final', description: 'The output is in place; the temp folder is removed.', entry: ['recordDone', 'removeWorkdir'] },
+    failed: { type: 'final', description: 'Failed with one error; the temp folder and any partial file are removed.', entry: ['recordFailed', 'removeWorkdir'] },
+    cancelled: { type: 'final', description: 'Cancelled; the temp folder and any partial file are removed.', entry: ['recordCancelled', 'removeWorkdir'] },
   },
   output: ({ context }) => ({
     id: context.id,
@@ -306,7 +239,3 @@ export const jobMachine = setup({
     error: context.error,
   }),
 });
-
-function specOf(context: JobContext): JobSpec {
-  return { id: context.id, input: context.input, output: context.output, options: context.options };
-}

@@ -1,5 +1,4 @@
-/** Exit-code class of an error: `usage` and `input` exit 2, `runtime` exits 1. */
-export type ErrorKind = 'usage' | 'input' | 'runtime';
+import type { ErrorKind, JobError } from '../domain.js';
 
 export interface UserErrorOptions {
   readonly kind?: ErrorKind;
@@ -21,12 +20,6 @@ export class UserError extends Error {
     this.file = options.file;
     this.tryMessage = options.tryMessage;
   }
-}
-
-/** Plain data that crosses actor boundaries (machines hold no Error instances). */
-export interface JobError {
-  readonly kind: ErrorKind;
-  readonly message: string;
 }
 
 export function toJobError(error: unknown): JobError {

@@ -1,17 +1,9 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { extname, join, resolve } from 'node:path';
+import type { ModelKind, ResolvedModel, TileSpec } from '../domain.js';
 import { UserError } from './errors.js';
 import { MODELS_DIR } from './paths.js';
-
-export type ModelKind = 'upscale' | 'interpolate' | 'face-detect' | 'face-restore';
-
-export interface TileSpec {
-  readonly multiple: number;
-  readonly minSize: number;
-  readonly defaultSize: number;
-  readonly overlap: number;
-}
 
 export interface ModelEntry {
   readonly name: string;
@@ -31,16 +23,6 @@ interface Manifest {
 
 export const DEFAULT_MODEL = 'realesr-general-x4v3';
 const DEFAULT_TILE: TileSpec = { multiple: 1, minSize: 8, defaultSize: 256, overlap: 8 };
-
-export interface ResolvedModel {
-  readonly name: string;
-  readonly path: string;
-  /** Known for bundled models; a file model's scale is measured by the host when it loads. */
-  readonly scale?: number;
-  readonly sha256?: string;
-  readonly tile: TileSpec;
-  readonly origin: 'bundled' | 'file';
-}
 
 export function loadManifest(dir: string = MODELS_DIR): Manifest {
   return JSON.parse(readFileSync(join(dir, 'models.json'), 'utf8')) as Manifest;

@@ -1,7 +1,5 @@
-import type { HostStep, InterpolationPlan, ProbeResult } from '../machines/job.js';
-import type { JobOptions } from '../machines/types.js';
+import type { HostStep, InterpolationPlan, JobOptions, MediaInfo, ProbeResult } from '../domain.js';
 import { UserError } from './errors.js';
-import type { MediaInfo } from './ffmpeg/probe.js';
 import { resolveModel } from './models.js';
 import { compare, formatRate, multiply } from './rational.js';
 import { outputFrameCount } from './timing.js';

@@ -1,4 +1,4 @@
-import type { Progress } from '../machines/types.js';
+import type { Progress } from '../domain.js';
 
 /** Frames per second over a sliding window of recent samples, and the ETA it implies. */
 export class RateMeter {

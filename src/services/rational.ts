@@ -1,28 +1,28 @@
-import type { Rational } from './ffmpeg/probe.js';
+import type { Rate } from '../domain.js';
 import { UserError } from './errors.js';
 
 function gcd(a: number, b: number): number {
   return b === 0 ? a : gcd(b, a % b);
 }
 
-export function reduce(r: Rational): Rational {
+export function reduce(r: Rate): Rate {
   const g = gcd(r.num, r.den);
   return { num: r.num / g, den: r.den / g };
 }
 
-export function multiply(r: Rational, factor: number): Rational {
+export function multiply(r: Rate, factor: number): Rate {
   return reduce({ num: r.num * factor, den: r.den });
 }
 
-export function compare(a: Rational, b: Rational): number {
+export function compare(a: Rate, b: Rate): number {
   return a.num * b.den - b.num * a.den;
 }
 
 /** `60`, `59.94`, `60000/1001` → an exact rational; decimals keep the digits given. */
-export function parseRate(text: string, flag: string): Rational {
+export function parseRate(text: string, flag: string): Rate {
   const fraction = /^(\d+)\/(\d+)$/.exec(text);
   const decimal = /^(\d+)(?:\.(\d{1,6}))?$/.exec(text);
-  let rate: Rational | undefined;
+  let rate: Rate | undefined;
   if (fraction) rate = { num: Number(fraction[1]), den: Number(fraction[2]) };
   else if (decimal) {
     const digits = decimal[2] ?? '';
@@ -34,6 +34,6 @@ export function parseRate(text: string, flag: string): Rational {
   return reduce(rate);
 }
 
-export function formatRate(r: Rational): string {
+export function formatRate(r: Rate): string {
   return r.den === 1 ? String(r.num) : `${r.num}/${r.den}`;
 }

@@ -1,22 +1,31 @@
 import type { Readable } from 'node:stream';
 
-/** Collects a child's small text output (probe JSON, error lines), keeping at most `limit` bytes. */
+/**
+ * Collects a child's small text output (probe JSON, error lines), keeping at most `limit` bytes.
+ * Always settles: on end, close or error, and at once for a stream that has already ended.
+ */
 export function collectText(stream: Readable | null | undefined, limit = 1 << 20): Promise<string> {
   return new Promise((resolve) => {
-    if (!stream) return resolve('');
+    if (!stream || stream.readableEnded || stream.destroyed) return resolve('');
     const chunks: Buffer[] = [];
     let size = 0;
+    const done = (): void => resolve(Buffer.concat(chunks).toString('utf8'));
     stream.on('data', (chunk: Buffer) => {
       if (size >= limit) return;
       chunks.push(chunk);
       size += chunk.length;
     });
-    stream.on('error', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    stream.on('close', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    stream.once('end', done);
+    stream.once('error', done);
+    stream.once('close', done);
   });
 }
 
+/** Terminal escapes (colours, cursor moves) that a child wrote for a terminal, not for our one-line messages. */
+const ESCAPES = /\u001b\[[0-?]*[ -/]*[@-~]|\u001b\][^\u0007\u001b]*(?:\u0007|\u001b\\)|\u001b[@-Z\\-_]/g;
+
+/** The last non-empty line, without terminal escapes. */
 export function lastLine(text: string): string {
-  const lines = text.trim().split('\n').filter(Boolean);
+  const lines = text.replace(ESCAPES, '').trim().split('\n').map((line) => line.trim()).filter(Boolean);
   return lines[lines.length - 1] ?? '';
 }

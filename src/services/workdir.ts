@@ -7,10 +7,6 @@ export function resolveTempRoot(option?: string, env: NodeJS.ProcessEnv = proces
   return resolve(option ?? env.UPFRAME_TMPDIR ?? join(tmpdir(), 'upframe'));
 }
 
-export function jobDirPath(tempRoot: string, jobId: string): string {
-  return join(tempRoot, `job-${jobId}`);
-}
-
 const OWNER_FILE = 'owner';
 
 /** pid and kernel start time: a pid reused by another process does not pass for the owner. */
@@ -51,9 +47,16 @@ export function sweepStaleJobDirs(tempRoot: string): string[] {
   return removed;
 }
 
-/** Synchronous on purpose: it runs inside actor cleanup, which XState does not await. */
+/**
+ * Synchronous on purpose: it runs as the job's last step and in actor cleanup, which XState does not
+ * await. A folder that was never made (its parent is a file, or gone) is nothing to remove.
+ */
 export function removeJobDir(dir: string): void {
-  rmSync(dir, { recursive: true, force: true });
+  try {
+    rmSync(dir, { recursive: true, force: true });
+  } catch (cause) {
+    if ((cause as NodeJS.ErrnoException).code !== 'ENOTDIR') throw cause;
+  }
 }
 
 export function partialPath(destination: string, jobId: string): string {

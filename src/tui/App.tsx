@@ -4,7 +4,7 @@ import { useSelector } from '@xstate/react';
 import type { ActorRefFrom, SnapshotFrom } from 'xstate';
 import type { appMachine } from '../machines/app.js';
 import type { batchMachine } from '../machines/batch.js';
-import type { StartRequest } from '../machines/types.js';
+import type { StartRequest } from '../domain.js';
 import { Form } from './Form.js';
 import { JobView, currentItem } from './JobView.js';
 import { KeyBar } from './KeyBar.js';
@@ -43,7 +43,7 @@ interface FormState {
 
 /**
  * The TUI: reads the app actor's state and sends it events. It never spawns or does I/O; every
- * decision about what a key means at machine level (cancel in idle, force) is the machine's.
+ * decision about what a key means at machine level (cancel in idle, a second cancel) is the machine's.
  */
 export function App({ actor, initialForm, makeRequest, autoStart = false, exitOnIdle = false, onExit, log, showStatechart = false }: AppProps) {
   const { exit } = useApp();
@@ -147,7 +147,6 @@ export function App({ actor, initialForm, makeRequest, autoStart = false, exitOn
           items={snapshot.context.items}
           path={statePath(snapshot.value, currentItem(snapshot.context.items))}
           cancelling={mode.kind === 'cancelling'}
-          forced={snapshot.context.forced}
           paused={snapshot.context.paused}
         />
       )}
@@ -164,6 +163,6 @@ export function App({ actor, initialForm, makeRequest, autoStart = false, exitOn
 function keyModeOf(snapshot: AppSnapshot): KeyMode {
   if (snapshot.status !== 'active') return { kind: 'ended' };
   if (snapshot.matches('idle')) return { kind: 'idle', choiceFocused: false };
-  if (snapshot.matches({ running: 'cancelling' })) return { kind: 'cancelling', forced: snapshot.context.forced };
+  if (snapshot.matches({ running: 'cancelling' })) return { kind: 'cancelling' };
   return { kind: 'active', paused: snapshot.context.paused };
 }

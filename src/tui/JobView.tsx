@@ -1,6 +1,6 @@
 import { Box, Text } from 'ink';
 import type { BatchItem } from '../machines/batch.js';
-import type { ItemStatus } from '../machines/types.js';
+import type { ItemStatus } from '../domain.js';
 import { ProgressBar } from './ProgressBar.js';
 import { StartButton } from './Form.js';
 
@@ -9,12 +9,11 @@ export interface JobViewProps {
   /** e.g. `app.running.active › job processing › stage upscale` */
   readonly path: string;
   readonly cancelling: boolean;
-  readonly forced: boolean;
   readonly paused: boolean;
 }
 
 /** The running view: Start disabled, Cancel shown, the current item's progress, the other items. */
-export function JobView({ items, path, cancelling, forced, paused }: JobViewProps) {
+export function JobView({ items, path, cancelling, paused }: JobViewProps) {
   const current = currentItem(items);
   return (
     <Box flexDirection="column">
@@ -28,7 +27,7 @@ export function JobView({ items, path, cancelling, forced, paused }: JobViewProp
         {path}
       </Text>
       {cancelling ? (
-        <Text color="yellow">Cancelling…{forced ? ' forcing' : ''}</Text>
+        <Text color="yellow">Cancelling…</Text>
       ) : paused ? (
         <Text color="yellow">Paused</Text>
       ) : null}

@@ -1,5 +1,5 @@
 import { Box, Text } from 'ink';
-import type { BatchOutput, JobOutput } from '../machines/types.js';
+import type { BatchOutput, JobOutput } from '../domain.js';
 
 export interface OutcomeProps {
   readonly result?: BatchOutput;

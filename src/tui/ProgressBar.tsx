@@ -1,5 +1,5 @@
 import { Box, Text } from 'ink';
-import type { Progress } from '../machines/types.js';
+import type { Progress } from '../domain.js';
 import { bar, formatEta, formatFps, percent } from './format.js';
 
 export interface ProgressBarProps {

@@ -5,7 +5,7 @@ import type { KeyHint } from './KeyBar.js';
 export type KeyMode =
   | { readonly kind: 'idle'; readonly choiceFocused: boolean }
   | { readonly kind: 'active'; readonly paused: boolean }
-  | { readonly kind: 'cancelling'; readonly forced: boolean }
+  | { readonly kind: 'cancelling' }
   | { readonly kind: 'ended' };
 
 export type Panel = 'statechart' | 'log';
@@ -103,7 +103,6 @@ export function keyHints(mode: KeyMode): readonly KeyHint[] {
       ];
     case 'cancelling':
       return [
-        ...(mode.forced ? [] : [{ key: 'c', label: 'Force' }]),
         { key: 'i', label: 'statechart' },
         { key: 'l', label: 'log' },
         { key: 'q', label: 'quit' },

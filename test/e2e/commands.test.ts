@@ -12,13 +12,14 @@ describe('inspect, doctor, models', () => {
     const mermaid = await cli(['inspect', '--format', 'mermaid']).result;
     expect(mermaid.code).toBe(0);
     for (const machine of ['app', 'batch', 'job', 'stage']) expect(mermaid.stdout).toContain(`%% ${machine}\nstateDiagram-v2`);
-    expect(mermaid.stdout).toMatch(/job_processing --> job_cancelling : job\.cancel/);
+    expect(mermaid.stdout).toMatch(/job_active --> job_cancelling : job\.cancel/);
     expect(mermaid.stdout).toMatch(/stage_cancelling --> stage_cancelled : work\.stopped/);
 
     const json = await cli(['inspect', '--format', 'json']).result;
-    const charts = JSON.parse(json.stdout) as Record<string, { states: { key: string }[] }>;
+    const charts = JSON.parse(json.stdout) as Record<string, { states: { key: string; states: { key: string }[] }[] }>;
     expect(Object.keys(charts)).toEqual(['app', 'batch', 'job', 'stage']);
-    expect(charts.job.states.map((s) => s.key)).toEqual(['probing', 'detecting', 'planning', 'processing', 'assembling', 'cancelling', 'failing', 'done', 'failed', 'cancelled']);
+    expect(charts.job.states.map((s) => s.key)).toEqual(['active', 'committed', 'cancelling', 'failing', 'done', 'failed', 'cancelled']);
+    expect(charts.job.states[0].states.map((s) => s.key)).toEqual(['probing', 'detecting', 'processing', 'assembling']);
 
     const scxml = await cli(['inspect', '--format', 'scxml', '--machine', 'stage']).result;
     expect(scxml.stdout).toMatch(/^<\?xml/);

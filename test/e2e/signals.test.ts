@@ -105,7 +105,7 @@ describe('--json and --trace', () => {
 
     const lines = readFileSync(trace, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines[0]).toMatchObject({ actor: 'app', from: null, to: 'idle' });
-    expect(lines.some((l) => String(l.actor).startsWith('job-') && l.from === 'assembling' && l.to === 'done')).toBe(true);
+    expect(lines.some((l) => String(l.actor).startsWith('job-') && l.from === 'active.assembling' && l.to === 'done')).toBe(true);
     for (const line of lines) expect(Object.keys(line).sort()).toEqual(['actor', 'event', 'from', 'seq', 'time', 'to']);
     expect(lines.map((l) => l.seq)).toEqual(lines.map((_, i) => i + 1));
   });

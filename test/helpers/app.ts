@@ -6,7 +6,7 @@ import { createActor, type Actor } from 'xstate';
 import { liveAppMachine } from '../../src/app.js';
 import { newRunId } from '../../src/cli/options.js';
 import type { BatchItem } from '../../src/machines/batch.js';
-import type { BatchOutput, JobOptions } from '../../src/machines/types.js';
+import type { BatchOutput, JobOptions } from '../../src/domain.js';
 import { leaseHolders } from '../../src/services/gpu.js';
 import { runMarker } from '../../src/services/supervisor.js';
 import { jobDirs, markedProcesses, partialFiles } from './invariants.js';
@@ -18,7 +18,7 @@ export function scratchDir(prefix = 'upframe-test-'): string {
 }
 
 export function options(tempRoot: string, overrides: Partial<JobOptions> = {}): JobOptions {
-  return { device: 'cpu', overwrite: false, tempRoot, graceMs: 500, ...overrides };
+  return { device: 'cpu', overwrite: false, tempRoot, ...overrides };
 }
 
 export interface Run {
@@ -89,10 +89,16 @@ export function invariantViolations(actor: AppActor, tempRoot: string, outputs: 
 }
 
 /**
- * Cancels a run and checks the cancellation contract: the item cancelled, idle within grace + 100 ms,
- * every invariant of section 8, no output. Resolves with the latency in ms.
+ * Cancel → idle, at most: a cancel SIGKILLs at once and waits only for the reaping (≈20 ms here);
+ * the rest is room for a shared, noisy 2-core machine. The bench measures the real figures.
  */
-export async function cancelAndExpectClean(run: Run, tempRoot: string, output: string, graceMs = 500): Promise<number> {
+export const CANCEL_BOUND_MS = 300;
+
+/**
+ * Cancels a run and checks the cancellation contract: the item cancelled, idle within
+ * {@link CANCEL_BOUND_MS}, every invariant of section 8, no output. Resolves with the latency in ms.
+ */
+export async function cancelAndExpectClean(run: Run, tempRoot: string, output: string): Promise<number> {
   const sentAt = run.cancel();
   const result = await run.ended;
   const latency = performance.now() - sentAt;
@@ -100,6 +106,6 @@ export async function cancelAndExpectClean(run: Run, tempRoot: string, output: s
   expect(result.cancelled).toBe(true);
   expect(invariantViolations(run.actor, tempRoot, [output])).toEqual([]);
   expect(existsSync(output)).toBe(false);
-  expect(latency).toBeLessThanOrEqual(graceMs + 100);
+  expect(latency).toBeLessThanOrEqual(CANCEL_BOUND_MS);
   return latency;
 }

@@ -3,7 +3,8 @@ import { appMachine } from '../../src/machines/app.js';
 import { batchMachine } from '../../src/machines/batch.js';
 import { jobMachine, type JobEvent } from '../../src/machines/job.js';
 import { stageMachine } from '../../src/machines/stage.js';
-import type { StageName, WorkCommand, WorkEvent } from '../../src/machines/types.js';
+import type { StageName } from '../../src/domain.js';
+import type { WorkCommand, WorkEvent } from '../../src/machines/types.js';
 
 /** A stage's work as the stubs see it: live until it reports an ending. */
 export interface StubWork {
@@ -17,11 +18,11 @@ export interface StubWork {
 
 /**
  * The real machines with stage work under the test's control, owning pretend resources. A stop
- * releases them after `stopDelayMs` (a process being reaped); `ignoreStop` makes only `work.kill` work.
+ * releases them after `stopDelayMs` (a process being reaped). Work folders are removed only by the
+ * job's named `removeWorkdir` step, so the tests see that step run.
  */
 export interface StubWorldOptions {
   readonly stopDelayMs?: number;
-  readonly ignoreStop?: boolean;
   readonly failWorkdir?: boolean;
   /** Stages that finish by themselves on the next macrotask. */
   readonly autoComplete?: readonly StageName[];
@@ -40,6 +41,7 @@ export function createStubWorld(options: StubWorldOptions = {}) {
   };
   const workdirs = new Set<string>();
   const log: string[] = [];
+  let assembled = 0;
 
   const finish = (work: StubWork, event: WorkEvent): void => {
     if (work.ended) return;
@@ -53,12 +55,12 @@ export function createStubWorld(options: StubWorldOptions = {}) {
       const work: StubWork = { stage, jobDir: (input as { jobDir?: string } | undefined)?.jobDir ?? '', ended: false, stopRequested: false, committed: false, report: (e) => sendBack(e) };
       live.push(work);
       sendBack({ type: 'work.started' });
-      if (options.autoComplete?.includes(stage)) setTimeout(() => finish(work, { type: 'work.done', result: results[stage] }), 0);
+      // Like the real work actor, a work told to stop never reports done.
+      if (options.autoComplete?.includes(stage)) setTimeout(() => work.stopRequested || finish(work, { type: 'work.done', result: results[stage] }), 0);
       receive((command) => {
         log.push(`${stage}:${command.type}`);
-        if (command.type !== 'work.stop' && command.type !== 'work.kill') return;
+        if (command.type !== 'work.stop') return;
         if (work.committed) return;
-        if (command.type === 'work.stop' && options.ignoreStop) return;
         work.stopRequested = true;
         setTimeout(() => finish(work, { type: 'work.stopped' }), options.stopDelayMs ?? 0);
       });
@@ -76,12 +78,20 @@ export function createStubWorld(options: StubWorldOptions = {}) {
       return undefined;
     }
     workdirs.add(input.jobDir);
-    return () => workdirs.delete(input.jobDir);
+    return undefined;
   });
 
   const stage = (name: StageName) => stageMachine.provide({ actors: { work: workFor(name) } });
-  const job = jobMachine.provide({ actors: { probe: stage('probe'), scenes: stage('scenes'), process: stage('upscale'), assemble: stage('assemble'), workdir } });
+  const job = jobMachine.provide({
+    actors: { probe: stage('probe'), scenes: stage('scenes'), process: stage('upscale'), assemble: stage('assemble'), workdir },
+    actions: { removeWorkdir: ({ context }) => void workdirs.delete(context.jobDir) },
+  });
   const machine = appMachine.provide({ actors: { batch: batchMachine.provide({ actors: { job } }) } });
+
+  const commitWork = (work: StubWork): void => {
+    work.committed = true;
+    work.report({ type: 'work.committed' });
+  };
 
   const current = (): StubWork | undefined => live.find((w) => !w.ended && !w.stopRequested);
 
@@ -91,13 +101,18 @@ export function createStubWorld(options: StubWorldOptions = {}) {
     live,
     workdirs,
     log,
+    /** Assemble stages that finished (each one a job's output in place). */
+    assembled: () => assembled,
     current,
     finish,
     /** The current stage finishes its work (assemble: after committing the output). */
     complete(): boolean {
       const work = current();
       if (!work) return false;
-      if (work.stage === 'assemble') work.committed = true;
+      if (work.stage === 'assemble') {
+        commitWork(work);
+        assembled += 1;
+      }
       finish(work, { type: 'work.done', result: results[work.stage] });
       return true;
     },
@@ -105,7 +120,7 @@ export function createStubWorld(options: StubWorldOptions = {}) {
     commit(): boolean {
       const work = current();
       if (!work || work.stage !== 'assemble') return false;
-      work.committed = true;
+      commitWork(work);
       return true;
     },
     fail(message = 'boom'): boolean {
@@ -122,7 +137,11 @@ export function createStubWorld(options: StubWorldOptions = {}) {
     },
     /** Finish a committed work that was told to stop (its run resolves after the rename). */
     settleCommitted(): void {
-      for (const work of [...live]) if (work.committed) finish(work, { type: 'work.done', result: results[work.stage] });
+      for (const work of [...live]) {
+        if (!work.committed) continue;
+        assembled += 1;
+        finish(work, { type: 'work.done', result: results[work.stage] });
+      }
     },
   };
 }

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { JobOptions } from '../../src/machines/types.js';
+import type { JobOptions } from '../../src/domain.js';
 import { cancelAndExpectClean, invariantViolations, options, scratchDir, startRun } from '../helpers/app.js';
 import { cli } from '../helpers/cli.js';
 import { makeClip, probeStreams, videoStream } from '../helpers/media.js';
@@ -63,7 +63,7 @@ describe('interpolation in the pipeline (real ffmpeg, real onnxruntime)', () => 
     });
   }
 
-  it('cancel mid-interpolation (a slow model) reaches idle within grace + 100 ms, clean', async () => {
+  it('cancel mid-interpolation (a slow model) reaches idle within the bound, clean', async () => {
     const input = makeClip(dir, 'slow.mp4', { size: '64x48', seconds: 1, rate: '24' });
     const output = join(dir, 'slow-out.mp4');
     const current = startRun([{ input, output }], options(tempRoot, { scale: 1, interpolate: 2, interpolationModel: slowBlend }));

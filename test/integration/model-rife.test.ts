@@ -12,7 +12,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import * as ort from 'onnxruntime-node';
-import { createInterpolator, type Interpolator } from '../../src/services/interpolator.js';
+import { createInterpolator, type Interpolator } from '../../src/hosts/interpolator.js';
 import { psnr } from '../helpers/media.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 

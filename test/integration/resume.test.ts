@@ -1,7 +1,7 @@
 import { copyFileSync, existsSync, readdirSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { JobOptions } from '../../src/machines/types.js';
+import type { JobOptions } from '../../src/domain.js';
 import { resumeDir } from '../../src/services/checkpoints.js';
 import { invariantViolations, options, scratchDir, startRun } from '../helpers/app.js';
 import { cli, jsonEvents } from '../helpers/cli.js';

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { JobOptions } from '../../src/machines/types.js';
+import type { JobOptions } from '../../src/domain.js';
 import { cancelAndExpectClean, invariantViolations, options, scratchDir, startRun } from '../helpers/app.js';
 import { decodeFrames, ffmpeg, frameMd5s, makeClip, makeJoinedClip, probeStreams, psnr, videoStream } from '../helpers/media.js';
 import { blendModel, nearestModel, temporalMeanModel } from '../helpers/models.js';

@@ -155,7 +155,7 @@ describe('running', () => {
   });
 
   test('c while running cancels back to idle: form, Start enabled, Cancel hidden, outcome cancelled', async () => {
-    const ui = await open({ ignoreStop: true, request: { graceMs: 150 } });
+    const ui = await open({ stopDelayMs: 150 });
     await ui.press(KEYS.enter);
     await ui.waitFor('stage upscale');
     await ui.stub.whenUpscaling();
@@ -165,32 +165,29 @@ describe('running', () => {
     await ui.press('c');
     let frame = await ui.waitFor('Cancelling…');
     expect(ui.actor.getSnapshot().matches({ running: 'cancelling' })).toBe(true);
-    expect(frame).not.toContain('forcing');
-    expect(keyBar(frame)).toContain('c Force');
-    expect(keyBar(frame)).not.toMatch(/s Skip|p Pause/);
+    expect(keyBar(frame)).not.toMatch(/c Force|s Skip|p Pause/);
 
-    // The stub ignores work.stop: the stage's grace timer kills it.
+    // The stub is reaped 150 ms after its stop.
     frame = await ui.waitFor('Last run: cancelled');
     expectIdleView(frame);
     expect(ui.actor.getSnapshot().matches('idle')).toBe(true);
-    expect(ui.actor.getSnapshot().context.forced).toBe(false);
-    expect(ui.stub.commands).toEqual(['upscale:work.stop', 'upscale:work.kill']);
+    expect(ui.stub.commands).toEqual(['upscale:work.stop']);
     expect(ui.stub.upscaling()).toBe(false);
   });
 
-  test('a second c while cancelling forces, and the app still ends idle', async () => {
-    const ui = await open({ ignoreStop: true, request: { graceMs: 60_000 } });
+  test('a second c while cancelling is accepted and changes nothing; the app still ends idle', async () => {
+    const ui = await open({ stopDelayMs: 300 });
     await ui.press(KEYS.enter);
     await ui.waitFor('stage upscale');
     await ui.press('c');
     await ui.waitFor('Cancelling…');
-    expect(ui.actor.getSnapshot().context.forced).toBe(false);
     expect(ui.stub.commands).toEqual(['upscale:work.stop']);
 
     await ui.press('c');
+    await flush(50);
+    expect(ui.actor.getSnapshot().matches({ running: 'cancelling' })).toBe(true);
     const frame = await ui.waitFor('Last run: cancelled');
-    expect(ui.actor.getSnapshot().context.forced).toBe(true);
-    expect(ui.stub.commands).toEqual(['upscale:work.stop', 'upscale:work.kill']);
+    expect(ui.stub.commands).toEqual(['upscale:work.stop']);
     expectIdleView(frame);
     expect(ui.actor.getSnapshot().matches('idle')).toBe(true);
 
@@ -200,17 +197,15 @@ describe('running', () => {
     expect(ui.actor.getSnapshot().matches('idle')).toBe(true);
   });
 
-  test('while forcing, the view says so and c is no longer offered; Esc cancels too', async () => {
-    // Work that ignores SIGTERM and takes a while to die after SIGKILL.
-    const ui = await open({ ignoreStop: true, stopDelayMs: 150, request: { graceMs: 60_000 } });
+  test('Esc cancels too; while cancelling, c is no longer offered and q still is', async () => {
+    // Work that takes a while to be reaped after its SIGKILL.
+    const ui = await open({ stopDelayMs: 150 });
     await ui.press(KEYS.enter);
     await ui.waitFor('stage upscale');
     await ui.press(KEYS.escape);
-    await ui.waitFor('Cancelling…');
+    const frame = await ui.waitFor('Cancelling…');
     await ui.press(KEYS.escape);
-    const frame = await ui.waitFor('Cancelling… forcing');
-    expect(ui.actor.getSnapshot().context.forced).toBe(true);
-    expect(keyBar(frame)).not.toContain('c Force');
+    expect(keyBar(frame)).not.toMatch(/\bc (Force|Cancel)/);
     expect(keyBar(frame)).toContain('q quit');
     await ui.waitFor('Last run: cancelled');
     expect(ui.actor.getSnapshot().matches('idle')).toBe(true);
@@ -252,7 +247,7 @@ describe('running', () => {
   });
 
   test('q while running cancels first, then the actor reaches quit and onExit is called', async () => {
-    const ui = await open({ ignoreStop: true, request: { graceMs: 100 } });
+    const ui = await open({ stopDelayMs: 100 });
     await ui.press(KEYS.enter);
     await ui.waitFor('stage upscale');
     await ui.press('q');
@@ -263,7 +258,7 @@ describe('running', () => {
     await waitFor(ui.actor, (s) => s.status === 'done', { timeout: 2000 });
     expect(ui.actor.getSnapshot().value).toBe('quit');
     expect(ui.actor.getSnapshot().context.lastResult?.items[0]?.status).toBe('cancelled');
-    expect(ui.stub.commands).toEqual(['upscale:work.stop', 'upscale:work.kill']);
+    expect(ui.stub.commands).toEqual(['upscale:work.stop']);
     await ui.waitFor(() => ui.onExit.mock.calls.length === 1);
     await ui.press('x');
     expect(ui.onExit).toHaveBeenCalledTimes(1);
@@ -313,7 +308,7 @@ describe('running', () => {
     const frame = await ui.waitFor('Statechart');
     expect(frame).toContain('app running.active (run 1)');
     expect(frame).toContain('└ batch running (item 1/1)');
-    expect(frame).toContain('└ job r1-1 processing');
+    expect(frame).toContain('└ job r1-1 active.processing');
     expect(frame).toContain('└ workdir active');
     expect(frame).toContain('└ stage upscale active.running');
     await ui.press('i');

@@ -62,7 +62,7 @@ describe('form', () => {
 describe('keys', () => {
   const idle = { kind: 'idle', choiceFocused: false } as const;
   const active = { kind: 'active', paused: false } as const;
-  const cancelling = { kind: 'cancelling', forced: false } as const;
+  const cancelling = { kind: 'cancelling' } as const;
 
   test('idle: letters are text; Enter starts; Esc and Ctrl-C quit', () => {
     for (const letter of ['c', 'p', 's', 'q', 'i', 'l']) expect(commandFor(idle, letter, NO_KEY)).toEqual({ kind: 'type', text: letter });
@@ -96,8 +96,7 @@ describe('keys', () => {
     expect(text(keyHints(idle))).toBe('Enter Start  Tab next field  Ctrl-U clear  Esc/Ctrl-C quit');
     expect(text(keyHints({ kind: 'idle', choiceFocused: true }))).toContain('←/→ change');
     expect(text(keyHints(active))).toBe('c Cancel  p Pause/Resume  s Skip  i statechart  l log  q quit');
-    expect(text(keyHints(cancelling))).toBe('c Force  i statechart  l log  q quit');
-    expect(text(keyHints({ kind: 'cancelling', forced: true }))).toBe('i statechart  l log  q quit');
+    expect(text(keyHints(cancelling))).toBe('i statechart  l log  q quit');
     expect(keyHints({ kind: 'ended' })).toEqual([]);
   });
 });

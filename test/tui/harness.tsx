@@ -3,7 +3,7 @@ import { render } from 'ink-testing-library';
 import { vi } from 'vitest';
 import { App, type AppProps } from '../../src/tui/App.js';
 import type { FormValues } from '../../src/tui/form.js';
-import type { JobOptions, StartRequest } from '../../src/machines/types.js';
+import type { JobOptions, StartRequest } from '../../src/domain.js';
 import { createStubApp, FORM, flush, makeRequest, startApp, waitUntil, type AppActorOf, type StubApp, type StubOptions } from './stub-app.js';
 
 export const KEYS = {
@@ -21,7 +21,7 @@ export const KEYS = {
 
 export interface MountOptions extends StubOptions {
   readonly form?: FormValues;
-  /** Options the request builder puts in every request (e.g. a short graceMs). */
+  /** Options the request builder puts in every request (e.g. --jobs). */
   readonly request?: Partial<JobOptions>;
   readonly makeRequest?: (form: FormValues) => StartRequest | { error: string };
   readonly props?: Partial<AppProps>;

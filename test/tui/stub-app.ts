@@ -1,22 +1,20 @@
 import { createActor, type Actor } from 'xstate';
 import type { appMachine } from '../../src/machines/app.js';
 import type { FormValues } from '../../src/tui/form.js';
-import type { JobOptions, StartRequest } from '../../src/machines/types.js';
+import type { JobOptions, StartRequest } from '../../src/domain.js';
 import { createStubWorld, type StubWork } from '../helpers/stub-world.js';
 
 /**
  * The real app/batch/job/stage machines with stub work actors: no processes, no files.
  * probe and assemble finish by themselves (next macrotask); upscale reports progress only when
  * the test calls `tick()` and finishes after `ticks` of them, or fails on `fail()`.
- * On `work.stop` a stub stops (next macrotask) unless `ignoreStop` is set: then only `work.kill`
- * (a force, or the stage's grace timer) stops it, like a process that ignores SIGTERM;
- * `stopDelayMs` delays the `work.stopped` report.
+ * On `work.stop` a stub stops after `stopDelayMs` (0: the next macrotask), as processes that are
+ * SIGKILLed and then reaped.
  */
 export interface StubOptions {
   readonly frames?: number;
   readonly ticks?: number;
-  readonly ignoreStop?: boolean;
-  /** How long a stub takes to report `work.stopped` once told to stop or die. */
+  /** How long a stub takes to report `work.stopped` once told to stop. */
   readonly stopDelayMs?: number;
 }
 
@@ -74,7 +72,7 @@ export function startApp(stub: StubApp): AppActorOf {
   return createActor(stub.machine).start();
 }
 
-export const OPTIONS: JobOptions = { scale: 4, device: 'cpu', overwrite: false, tempRoot: '/tmp/upframe-tui-test', graceMs: 60_000 };
+export const OPTIONS: JobOptions = { scale: 4, device: 'cpu', overwrite: false, tempRoot: '/tmp/upframe-tui-test' };
 
 export const FORM: FormValues = { input: 'clip.mp4', output: 'out.mp4', scale: '4', model: 'realesr-general-x4v3', device: 'auto' };
 

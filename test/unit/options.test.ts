@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { startRequest } from '../../src/cli/options.js';
+import { formRequest, jobOptions, startRequest } from '../../src/cli/options.js';
 import { scratchDir } from '../helpers/app.js';
 
 describe('run options → start request', () => {
@@ -30,7 +30,19 @@ describe('run options → start request', () => {
     expect(() => startRequest([join(dir, 'empty')], { output: `${dir}/` })).toThrow(/no video files in the folder/);
     expect(() => startRequest(['a.mp4', 'b.mp4'], { output: join(dir, 'one.mp4') })).toThrow(/several inputs need an output folder/);
     expect(() => startRequest(['a.mp4'], { output: join(dir, 'missing') + '/' })).toThrow(/output folder .* does not exist/);
-    expect(() => startRequest(['a.mp4'], { output: 'o.mp4', grace: '-1' })).toThrow(/--grace expects an integer from 0 to 60000/);
+    expect(() => startRequest(['a.mp4'], { output: 'o.mp4', grace: '500' })).toThrow(/--grace is gone: a cancel kills every process at once/);
     expect(() => startRequest(['a.mp4'], { output: 'o.mp4', device: 'gpu' })).toThrow(/--device expects auto or cpu or cuda/);
+  });
+
+  it('the TUI form is merged over the parsed options: only its own fields are read again', () => {
+    const dir = scratchDir('upframe-opts-');
+    const base = jobOptions({ interpolate: '2', chunk: '24', crf: '20', resume: true, tempDir: dir, scale: '2' });
+    const request = formRequest({ input: 'in.mp4', output: join(dir, 'o.mkv'), scale: 'model', model: 'm.onnx', device: 'cpu' }, base);
+    expect(request.items).toEqual([{ input: join(process.cwd(), 'in.mp4'), output: join(dir, 'o.mkv') }]);
+    expect(request.options).toEqual({ ...base, scale: undefined, model: 'm.onnx', device: 'cpu' });
+    expect(() => formRequest({ input: 'in.mp4', output: 'o.mp4', scale: '1', model: '', device: 'auto' }, jobOptions({}))).toThrow(/--scale 1 with no interpolation/);
+    expect(() => formRequest({ input: '', output: 'o.mp4', scale: 'model', model: '', device: 'auto' }, base)).toThrow(/no input given/);
+    const batch = startRequest(['a.mp4', 'b.mp4'], { output: `${dir}/` });
+    expect(formRequest({ input: batch.items[0].input, output: '', scale: 'model', model: '', device: 'auto' }, base, batch)).toBe(batch);
   });
 });

@@ -1,6 +1,6 @@
 import { extname } from 'node:path';
 import { UserError } from '../errors.js';
-import type { MediaInfo, Rational } from './probe.js';
+import type { MediaInfo, Rate } from '../../domain.js';
 
 export type Container = 'mp4' | 'mkv' | 'mov' | 'webm';
 
@@ -26,7 +26,7 @@ export function fileArg(absolutePath: string): string {
   return `file:${absolutePath}`;
 }
 
-export function rateArg(rate: Rational): string {
+export function rateArg(rate: Rate): string {
   return `${rate.num}/${rate.den}`;
 }
 
@@ -50,7 +50,7 @@ export function decodeArgs(absoluteInput: string, range?: { readonly start: numb
  * (exact timestamps). FFV1 packs tighter but, single-threaded, cost the pipeline 9 % of its speed here;
  * Ut Video costs 2–3 % for about 2–4× the temp space.
  */
-export function segmentArgs(frame: { readonly width: number; readonly height: number; readonly rate: Rational }, absoluteOutput: string): string[] {
+export function segmentArgs(frame: { readonly width: number; readonly height: number; readonly rate: Rate }, absoluteOutput: string): string[] {
   return [
     ...QUIET,
     '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${frame.width}x${frame.height}`, '-framerate', rateArg(frame.rate),
@@ -64,7 +64,7 @@ export function segmentArgs(frame: { readonly width: number; readonly height: nu
  * The concat demuxer's list of segment files, in order, each with its exact duration: without it the
  * demuxer takes the container's rounded one, and frames at the joins overlap and are dropped.
  */
-export function concatList(segments: readonly { readonly file: string; readonly frames: number }[], rate: Rational): string {
+export function concatList(segments: readonly { readonly file: string; readonly frames: number }[], rate: Rate): string {
   return segments
     .map(({ file, frames }) => `file '${file.replace(/'/g, "'\\''")}'\nduration ${((frames * rate.den) / rate.num).toFixed(9)}\n`)
     .join('');
@@ -78,7 +78,7 @@ export interface EncodeOptions {
   /** Size written to the file: frames are resized when the model's scale exceeds the requested one. */
   readonly outWidth: number;
   readonly outHeight: number;
-  readonly frameRate: Rational;
+  readonly frameRate: Rate;
   readonly crf?: number;
 }
 

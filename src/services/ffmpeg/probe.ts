@@ -1,23 +1,5 @@
+import type { MediaInfo, Rate } from '../../domain.js';
 import { UserError } from '../errors.js';
-
-export interface Rational {
-  readonly num: number;
-  readonly den: number;
-}
-
-export interface MediaInfo {
-  /** Display size: ffmpeg's decoder applies the rotation, so frames arrive in this size. */
-  readonly width: number;
-  readonly height: number;
-  readonly rotation: number;
-  readonly frameRate: Rational;
-  readonly frameCount: number;
-  readonly durationSec: number;
-  readonly pixFmt: string;
-  readonly audioCodecs: readonly string[];
-  readonly subtitleCodecs: readonly string[];
-  readonly formatName: string;
-}
 
 interface ProbeStream {
   codec_type?: string;
@@ -49,7 +31,7 @@ export function probeArgs(absoluteInput: string): string[] {
   ];
 }
 
-export function parseRational(text: string | undefined): Rational | undefined {
+export function parseRate(text: string | undefined): Rate | undefined {
   if (!text) return undefined;
   const [num, den = '1'] = text.split('/');
   const n = Number(num);
@@ -76,7 +58,7 @@ export function parseProbe(json: string, file: string): MediaInfo {
   if (!video || !video.width || !video.height) {
     throw new UserError('no video stream in', { file, tryMessage: 'give a video file' });
   }
-  const frameRate = parseRational(video.r_frame_rate) ?? parseRational(video.avg_frame_rate);
+  const frameRate = parseRate(video.r_frame_rate) ?? parseRate(video.avg_frame_rate);
   if (!frameRate) throw new UserError('the video stream has no frame rate in', { file });
   const frameCount = Number(video.nb_read_packets ?? video.nb_frames ?? 0);
   if (!(frameCount > 0)) {

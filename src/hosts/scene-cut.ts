@@ -24,6 +24,3 @@ export function meanLumaDifference(a: Uint8Array, b: Uint8Array, width: number, 
 export function sceneScore(mafd: number, previousMafd: number): number {
   return Math.min(1, Math.min(mafd, Math.abs(mafd - previousMafd)) / 100);
 }
-
-/** The same default as ffmpeg's usual `select='gt(scene,0.3)'`. */
-export const DEFAULT_SCENE_THRESHOLD = 0.3;

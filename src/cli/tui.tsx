@@ -1,15 +1,14 @@
 import { render } from 'ink';
 import { basename, dirname, extname, join } from 'node:path';
-import type { JobOptions, StartRequest } from '../machines/types.js';
-import { startRequest } from '../cli/options.js';
-import { exitCodeOf } from '../cli/outcome.js';
-import { openSession } from '../cli/session.js';
+import type { JobOptions, StartRequest } from '../domain.js';
 import { UserError, formatUserError } from '../services/errors.js';
-import { formatRate } from '../services/rational.js';
-import { App } from './App.js';
-import { createLogStore } from './log-store.js';
-import { watchItems } from '../cli/reporters.js';
-import type { FormValues } from './form.js';
+import { App } from '../tui/App.js';
+import type { FormValues } from '../tui/form.js';
+import { createLogStore } from '../tui/log-store.js';
+import { formRequest, jobOptions } from './options.js';
+import { exitCodeOf } from './outcome.js';
+import { watchItems } from './reporters.js';
+import { openSession } from './session.js';
 
 export interface TuiOptions {
   readonly request?: StartRequest;
@@ -43,36 +42,10 @@ function initialForm(options: TuiOptions): FormValues {
 /** The Ink front end over the same app actor the headless runs use; resolves to the exit code. */
 export async function runTui(options: TuiOptions): Promise<number> {
   const session = openSession({ trace: options.trace, handleSignals: true });
-  const base = options.request?.options ?? options.options;
+  const base = options.request?.options ?? options.options ?? jobOptions({});
   const makeRequest = (form: FormValues): StartRequest | { error: string } => {
     try {
-      // Several inputs from the command line stay several while the form still shows the first.
-      if (options.request && options.request.items.length > 1 && form.input === options.request.items[0]?.input) return options.request;
-      return startRequest([form.input].filter(Boolean), {
-        output: form.output || undefined,
-        model: form.model || undefined,
-        scale: form.scale === 'model' ? undefined : form.scale,
-        device: form.device,
-        tile: base?.tile === undefined ? undefined : String(base.tile),
-        crf: base?.crf === undefined ? undefined : String(base.crf),
-        overwrite: base?.overwrite,
-        tempDir: base?.tempRoot,
-        grace: base === undefined ? undefined : String(base.graceMs),
-        interpolate: base?.interpolate === undefined ? undefined : String(base.interpolate),
-        fps: base?.fps === undefined ? undefined : formatRate(base.fps),
-        order: base?.order,
-        interpolationModel: base?.interpolationModel,
-        sceneThreshold: base?.sceneThreshold === undefined ? undefined : String(base.sceneThreshold),
-        scenes: base?.scenes,
-        minScene: base?.minScene === undefined ? undefined : String(base.minScene),
-        failFast: base?.failFast,
-        mode: base?.mode,
-        chunk: base?.chunk === undefined ? undefined : String(base.chunk),
-        window: base?.window === undefined ? undefined : String(base.window),
-        overlap: base?.overlap === undefined ? undefined : String(base.overlap),
-        resume: base?.resume,
-        jobs: base?.jobs === undefined ? undefined : String(base.jobs),
-      });
+      return formRequest(form, base, options.request);
     } catch (error) {
       return { error: error instanceof UserError ? formatUserError(error) : String(error) };
     }
@@ -116,7 +89,8 @@ export async function runTui(options: TuiOptions): Promise<number> {
     session.close();
     throw failure instanceof Error ? new Error(`internal error: ${failure.message}`, { cause: failure }) : failure;
   }
-  const code = exitCodeOf(session.actor.getSnapshot().context.lastResult);
+  // `upframe run` in a terminal exits with its run's code; quitting the interactive TUI is a success.
+  const code = options.exitOnIdle ? exitCodeOf(session.actor.getSnapshot().context.lastResult) : 0;
   session.actor.stop();
   session.close();
   return code;

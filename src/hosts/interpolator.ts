@@ -1,9 +1,10 @@
 import * as ort from 'onnxruntime-node';
-import { openSession, type DeviceOption } from './upscaler.js';
+import type { Device } from '../domain.js';
+import { openSession } from './upscaler.js';
 
 export interface InterpolatorOptions {
   readonly modelPath: string;
-  readonly device: DeviceOption;
+  readonly device: Device;
   readonly threads?: number;
 }
 

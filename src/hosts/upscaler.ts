@@ -1,12 +1,12 @@
 import * as ort from 'onnxruntime-node';
-import { UserError } from './errors.js';
+import type { Device } from '../domain.js';
+import { UserError } from '../services/errors.js';
 import { extractTile, pasteTile, planTiles, type Tile } from './tiles.js';
 
-export type DeviceOption = 'auto' | 'cpu' | 'cuda';
 
 export interface UpscalerOptions {
   readonly modelPath: string;
-  readonly device: DeviceOption;
+  readonly device: Device;
   readonly tileSize: number;
   readonly overlap: number;
   /** Known for manifest models; measured with a small probe run otherwise. */
@@ -33,7 +33,7 @@ async function createSession(modelPath: string, provider: 'cpu' | 'cuda', thread
 /** The session on the device asked for: `auto` tries CUDA and falls back to the CPU, saying why. */
 export async function openSession(
   modelPath: string,
-  device: DeviceOption,
+  device: Device,
   threads?: number,
 ): Promise<{ session: ort.InferenceSession; provider: 'cpu' | 'cuda'; fallbackReason?: string }> {
   if (device !== 'cpu') {

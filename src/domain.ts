@@ -1,0 +1,192 @@
+/**
+ * The shared vocabulary of upframe: what a job is asked to do, what the probe finds and plans, what
+ * the stages hand each other. Machines, actors, services and hosts all import these from here; this
+ * module imports nothing, so no layer's types pull in another layer's code.
+ */
+
+/** An exact rate or ratio (frame rates: 24000/1001). */
+export interface Rate {
+  readonly num: number;
+  readonly den: number;
+}
+
+/** Exit-code class of an error: `usage` and `input` exit 2, `runtime` exits 1. */
+export type ErrorKind = 'usage' | 'input' | 'runtime';
+
+/** Plain data that crosses actor and process boundaries (machines hold no Error instances). */
+export interface JobError {
+  readonly kind: ErrorKind;
+  readonly message: string;
+}
+
+export type Device = 'auto' | 'cpu' | 'cuda';
+export type Order = 'upscale-first' | 'interpolate-first';
+export type HostStep = 'upscale' | 'interpolate';
+
+/** The processing stage is named by the hosts it chains: `upscale`, `interpolate` or both. */
+export type StageName = 'probe' | 'scenes' | 'upscale' | 'interpolate' | 'upscale+interpolate' | 'assemble';
+export type StageStatus = 'done' | 'cancelled' | 'failed';
+export type JobStatus = 'done' | 'failed' | 'cancelled' | 'skipped';
+export type ItemStatus = 'pending' | 'running' | JobStatus;
+
+/** ffmpeg's scene score (0..1) above which a frame pair is a cut: the usual `select='gt(scene,0.3)'`. */
+export const DEFAULT_SCENE_THRESHOLD = 0.3;
+
+export interface Progress {
+  readonly done: number;
+  readonly total: number;
+  readonly fps?: number;
+  readonly etaSec?: number;
+  /** Segments done (the current one's index) and their count, when the video is cut in several. */
+  readonly segment?: number;
+  readonly segments?: number;
+}
+
+export interface JobOptions {
+  readonly model?: string;
+  /** Undefined: the model's own scale; 1: no upscaling. */
+  readonly scale?: 1 | 2 | 4;
+  /** Frame-rate multiplier (`--interpolate`), or an exact target rate (`--fps`). */
+  readonly interpolate?: 2 | 4;
+  readonly fps?: Rate;
+  readonly order?: Order;
+  readonly interpolationModel?: string;
+  readonly sceneThreshold?: number;
+  /** How the video is cut into segments: fixed chunks, or windows with context on each side. */
+  readonly mode?: 'chunked' | 'context';
+  readonly chunk?: number;
+  readonly window?: number;
+  readonly overlap?: number;
+  /** Keep finished segments across runs (cancel, crash, SIGKILL) and reuse them. */
+  readonly resume?: boolean;
+  /** Detect scenes (their own stage) before processing. */
+  readonly scenes?: boolean;
+  readonly minScene?: number;
+  /** Items run at once in a batch (`--jobs N`). */
+  readonly jobs?: number;
+  /** Stop the batch at the first failed item (the rest are skipped). */
+  readonly failFast?: boolean;
+  readonly device: Device;
+  readonly tile?: number;
+  readonly crf?: number;
+  readonly overwrite: boolean;
+  readonly tempRoot: string;
+}
+
+export interface JobSpec {
+  readonly id: string;
+  readonly input: string;
+  readonly output: string;
+  readonly options: JobOptions;
+}
+
+export interface StartRequest {
+  /** Unique across processes: names the jobs and their temp folders. */
+  readonly runId?: string;
+  readonly items: readonly { readonly input: string; readonly output: string }[];
+  readonly options: JobOptions;
+}
+
+/** A job's temp folder: `<temp root>/job-<id>`, computed from data alone so machines can name it. */
+export function jobDirPath(tempRoot: string, jobId: string): string {
+  return `${tempRoot.replace(/\/+$/, '')}/job-${jobId}`;
+}
+
+export interface MediaInfo {
+  /** Display size: ffmpeg's decoder applies the rotation, so frames arrive in this size. */
+  readonly width: number;
+  readonly height: number;
+  readonly rotation: number;
+  readonly frameRate: Rate;
+  readonly frameCount: number;
+  readonly durationSec: number;
+  readonly pixFmt: string;
+  readonly audioCodecs: readonly string[];
+  readonly subtitleCodecs: readonly string[];
+  readonly formatName: string;
+}
+
+export type ModelKind = 'upscale' | 'interpolate' | 'face-detect' | 'face-restore';
+
+export interface TileSpec {
+  readonly multiple: number;
+  readonly minSize: number;
+  readonly defaultSize: number;
+  readonly overlap: number;
+}
+
+export interface ResolvedModel {
+  readonly name: string;
+  readonly path: string;
+  /** Known for bundled models; a file model's scale is measured by the host when it loads. */
+  readonly scale?: number;
+  readonly sha256?: string;
+  readonly tile: TileSpec;
+  readonly origin: 'bundled' | 'file';
+}
+
+export interface InterpolationPlan {
+  readonly model: ResolvedModel;
+  readonly outRate: Rate;
+  readonly outputFrames: number;
+}
+
+/** What the probe found and decided: the input's streams and the chain of hosts to run. */
+export interface ProbeResult {
+  readonly media: MediaInfo;
+  readonly steps: readonly HostStep[];
+  readonly model?: ResolvedModel;
+  readonly interpolation?: InterpolationPlan;
+}
+
+export interface Scene {
+  readonly start: number;
+  readonly end: number;
+}
+
+export interface ScenesResult {
+  readonly scenes: readonly Scene[];
+}
+
+/** The processed frames: lossless segment files in order, their geometry and rate. */
+export interface ProcessResult {
+  readonly segments: readonly { readonly file: string; readonly frames: number }[];
+  readonly frames: number;
+  readonly frameWidth: number;
+  readonly frameHeight: number;
+  readonly outWidth: number;
+  readonly outHeight: number;
+  readonly rate: Rate;
+  /** The --resume folder to remove once the output is in place. */
+  readonly resumeDir?: string;
+}
+
+/** What each stage's work is handed by the job. */
+export type ProbeWork = JobSpec;
+export interface ScenesWork extends JobSpec {
+  readonly media: MediaInfo;
+}
+export interface ProcessWork extends JobSpec {
+  readonly jobDir: string;
+  readonly plan: ProbeResult;
+  readonly scenes?: readonly Scene[];
+}
+export interface AssembleWork extends JobSpec {
+  readonly jobDir: string;
+  readonly media: MediaInfo;
+  readonly processed: ProcessResult;
+}
+
+export interface JobOutput {
+  readonly id: string;
+  readonly input: string;
+  readonly output: string;
+  readonly status: JobStatus;
+  readonly frames?: number;
+  readonly error?: JobError;
+}
+
+export interface BatchOutput {
+  readonly items: readonly JobOutput[];
+  readonly cancelled: boolean;
+}
