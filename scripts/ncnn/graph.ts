@@ -64,8 +64,10 @@ export class NcnnGraph<Info> {
     }
   }
 
-  info(tensor: string): Info | undefined {
-    return this.infoOf.get(tensor);
+  info(tensor: string): Info {
+    const info = this.infoOf.get(tensor);
+    if (info === undefined) throw new Error(`internal: no info for tensor ${tensor}`);
+    return info;
   }
 
   /** Accounts for weights read from the .bin and refuses non-finite values. */

@@ -18,7 +18,7 @@ export const PRODUCER_VERSION = '1';
 export const FLOAT = onnx.TensorProto.DataType.FLOAT;
 export const INT64 = onnx.TensorProto.DataType.INT64;
 
-type AttrValue = number | string | number[] | { floats: number[] };
+export type AttrValue = number | string | number[] | { floats: number[] };
 
 const utf8 = new TextEncoder();
 

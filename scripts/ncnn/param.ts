@@ -140,6 +140,14 @@ export function paramFloat(layer: NcnnLayer, id: number, def: number): number {
   return v;
 }
 
+/** Array param (`-233xx=n,...`), or undefined when absent. */
+export function paramArray(layer: NcnnLayer, id: number): number[] | undefined {
+  const v = layer.params.get(id);
+  if (v === undefined) return undefined;
+  if (!Array.isArray(v)) throw new Error(`${layer.type} ${layer.name}: param ${id} should be an array`);
+  return v;
+}
+
 /** Refuses a layer carrying a param the converter does not map. */
 export function allowOnly(layer: NcnnLayer, allowed: number[]): void {
   for (const id of layer.params.keys()) {
