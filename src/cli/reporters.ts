@@ -27,7 +27,8 @@ function progressText(progress: Progress): string {
 
 /**
  * Watches the app actor's items and calls back on what a reporter prints: a phase entered, a
- * progress sample (at most every `intervalMs` per item), an item ending.
+ * progress sample (at most every `intervalMs` per item, but always a stage's first sample and the one
+ * that reaches its total, so every stage's last word is its end), an item ending.
  */
 export interface ItemWatcher {
   phase(item: BatchItem): void;
@@ -38,7 +39,7 @@ export interface ItemWatcher {
 }
 
 export function watchItems(actor: AppActor, intervalMs: number, on: ItemWatcher): () => void {
-  const seen = new Map<string, { phase?: string; status: string; printedAt: number; notices: number; scenes?: unknown }>();
+  const seen = new Map<string, { phase?: string; status: string; printedAt: number; printed?: string; notices: number; scenes?: unknown }>();
   const subscription = actor.subscribe((snapshot) => {
     for (const item of snapshot.context.items) {
       const before = seen.get(`${snapshot.context.runCount}:${item.id}`) ?? { status: 'pending', printedAt: 0, notices: 0 };
@@ -47,9 +48,15 @@ export function watchItems(actor: AppActor, intervalMs: number, on: ItemWatcher)
       if (item.scenes && item.scenes !== before.scenes) on.scenes?.(item);
       for (const message of item.notices?.slice(before.notices) ?? []) on.notice(item, message);
       if (item.phase && item.phase !== before.phase && !TERMINAL.has(item.status)) on.phase(item);
-      if (item.progress && item.status === 'running' && now - before.printedAt >= intervalMs) {
-        on.progress(item);
-        after.printedAt = now;
+      if (item.progress && item.status === 'running') {
+        const sample = `${item.stage} ${item.progress.done}/${item.progress.total}`;
+        const stageStarts = !before.printed?.startsWith(`${item.stage} `);
+        const stageEnds = item.progress.total > 0 && item.progress.done >= item.progress.total;
+        if (sample !== before.printed && (stageStarts || stageEnds || now - before.printedAt >= intervalMs)) {
+          on.progress(item);
+          after.printedAt = now;
+          after.printed = sample;
+        }
       }
       if (TERMINAL.has(item.status) && !TERMINAL.has(before.status)) on.ended(item);
       seen.set(`${snapshot.context.runCount}:${item.id}`, after);
