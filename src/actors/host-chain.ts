@@ -4,7 +4,7 @@ import type { HostMessage, InterpolateHostConfig, SegmentMessage, UpscaleHostCon
 import { UserError } from '../services/errors.js';
 import { hostEntry, tsNodeArgs } from '../services/paths.js';
 import type { Segment } from '../services/segments.js';
-import { collectText, lastLine } from '../services/streams.js';
+import { collectText, lastLine, oneLine } from '../services/streams.js';
 import type { OwnedProcess } from '../services/supervisor.js';
 import { outputFrameCount } from '../services/timing.js';
 import { describeExit } from '../services/tool-failure.js';
@@ -16,7 +16,7 @@ type HostError = Extract<HostMessage, { type: 'error' }>;
 export interface Host {
   readonly owned: OwnedProcess;
   readonly ready: Promise<Ready>;
-  /** Resolves with the frames the host wrote, once it exited cleanly. */
+  /** Resolves with the frames the host wrote, once it exited cleanly and its last message is in. */
   readonly finished: Promise<number>;
   /** Called with the host's running count of frames written. */
   onFrames(listener: (frames: number) => void): void;
@@ -40,7 +40,7 @@ export interface Chain {
 }
 
 function hostFailure(step: HostStep, message: HostError | undefined, stderr: string, exit: Parameters<typeof describeExit>[0]): UserError {
-  if (message) return new UserError(message.message, { kind: message.kind });
+  if (message) return new UserError(oneLine(message.message) || `the ${step} host failed`, { kind: message.kind });
   return new UserError(`the ${step} host stopped (${describeExit(exit)})`, { kind: 'runtime', tryMessage: lastLine(stderr) || undefined });
 }
 
@@ -66,8 +66,11 @@ function startHost(scope: WorkScope, step: HostStep, config: object, stdin: 'pip
     });
     void owned.exited.then(async (exit) => reject(hostFailure(step, failure, await stderr, exit)));
   });
+  // Messages can still be on their way when 'exit' fires; 'disconnect' comes after the last one.
+  const channelClosed = new Promise<void>((resolveClosed) => (owned.child.connected ? owned.child.once('disconnect', () => resolveClosed()) : resolveClosed()));
   const finished = owned.exited.then(async (exit) => {
     if (exit.code !== 0) throw hostFailure(step, failure, await stderr, exit);
+    await channelClosed;
     return framesDone;
   });
   // Awaited later, or never when loading fails first: either way its rejection is accounted for.

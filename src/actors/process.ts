@@ -1,9 +1,12 @@
 import { renameSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { JobOptions, ProcessResult, ProcessWork } from '../domain.js';
-import { inputIdentity, openResumeStore, resumeDir, temporaryStore, type SegmentStore } from '../services/checkpoints.js';
+import { inputIdentity, openResumeStore, removeParts, resumeDir, temporaryStore, type SegmentStore } from '../services/checkpoints.js';
 import { decodeArgs, segmentArgs } from '../services/ffmpeg/args.js';
+import { packetCountArgs } from '../services/ffmpeg/probe.js';
 import { ffmpegBinaries } from '../services/ffmpeg/resolve.js';
+import { UserError } from '../services/errors.js';
+import { collectText } from '../services/streams.js';
 import { cudaMayBeUsed } from '../services/gpu.js';
 import { sha256File as sha256Of } from '../services/models.js';
 import { planSegments, type Segment } from '../services/segments.js';
@@ -58,9 +61,40 @@ async function expectSuccess(ending: Promise<Ending>, what: string, file: string
 }
 
 /**
+ * The hosts' result, or the real cause when they fail: a host that cannot write its frames usually
+ * means the encoder died first (killed, or its disk full), and "write EPIPE" would name the wrong one.
+ */
+async function chainFrames(chain: Chain, encoded: Promise<Ending>, part: string): Promise<number> {
+  try {
+    const counts = await Promise.all(chain.hosts.map((host) => host.finished));
+    return counts[counts.length - 1];
+  } catch (hostFailure) {
+    await expectSuccess(encoded, 'encoding', part, 'runtime');
+    throw hostFailure;
+  }
+}
+
+/** ffprobe's packet count of a finished segment file: what will be joined, not what was meant to be. */
+async function countFrames(scope: WorkScope, file: string): Promise<number> {
+  const ffprobe = scope.spawn({ command: ffmpegBinaries().ffprobe, args: packetCountArgs(file), role: 'ffprobe' });
+  const [stdout, ending] = await Promise.all([collectText(ffprobe.child.stdout), endingOf(ffprobe)]);
+  if (ending.exit.code !== 0) throw toolFailure('a segment file cannot be read back', 'ffprobe', ending, { kind: 'runtime', file });
+  return Number(stdout.trim());
+}
+
+function shortFrames(got: number, planned: number, segment: Segment, input: string): UserError {
+  return new UserError(`the input gave ${got} frames where ${planned} were planned for frames ${segment.start}–${segment.end - 1}`, {
+    kind: 'runtime',
+    file: input,
+    tryMessage: 'was it changed or truncated while upframe ran? run again on the complete file',
+  });
+}
+
+/**
  * One segment through the chain: decode ffmpeg (the segment's frames and their context) → the hosts →
  * the encoder writing `part`, joined by pipes handed from one child to the next, so frames never
- * enter this process. Our copies of the pipe ends are closed as soon as they are handed over.
+ * enter this process. Our copies of the pipe ends are closed as soon as they are handed over. The
+ * segment counts only with exactly the planned frames, by the hosts' count and by ffprobe's.
  */
 async function runSegment(scope: WorkScope, work: ProcessWork, chain: Chain, segment: Segment, whole: boolean, part: string, onFrames: (frames: number) => void): Promise<void> {
   const input = resolve(work.input);
@@ -82,8 +116,13 @@ async function runSegment(scope: WorkScope, work: ProcessWork, chain: Chain, seg
   });
   const decoded = endingOf(decode);
   head.owned.child.stdin!.destroy();
-  await Promise.all(chain.hosts.map((host) => host.finished));
+  const written = await chainFrames(chain, encoded, part);
   await Promise.all([expectSuccess(decoded, 'decoding', input, 'input'), expectSuccess(encoded, 'encoding', part, 'runtime')]);
+  const range = outputRange(work.plan, segment);
+  const planned = range.to - range.from;
+  if (written !== planned) throw shortFrames(written, planned, segment, input);
+  const stored = await countFrames(scope, part);
+  if (stored !== planned) throw new UserError(`a segment file holds ${stored} of its ${planned} frames`, { kind: 'runtime', file: part, tryMessage: 'is the temp disk full or failing? see upframe doctor' });
 }
 
 /**
@@ -96,6 +135,8 @@ export const processWork = defineWork<ProcessWork, ProcessResult>('process', asy
   const { plan } = work;
   await takeDeviceLease(scope, work.options);
   const store = openStore(scope, work);
+  // A resume folder outlives the job: a segment being written when the job ends must not stay in it.
+  scope.onRelease(() => removeParts(store));
   const total = plan.interpolation ? plan.interpolation.outputFrames : plan.media.frameCount;
 
   let spare: Chain | undefined = await startChain(scope, work, true);
@@ -117,6 +158,7 @@ export const processWork = defineWork<ProcessWork, ProcessResult>('process', asy
     const whole = count === 1 && segment.decodeStart === 0;
     await runSegment(scope, work, chain, segment, whole, store.partPath(index), (frames) => scope.progress(before + frames, total, at(index)));
     renameSync(store.partPath(index), store.path(index));
+    store.record(index, range.to - range.from);
     done += range.to - range.from;
     scope.progress(done, total, at(index + 1));
   }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** Where a job's segments go: its temp folder, or with --resume a folder that outlives the job. */
@@ -7,9 +7,19 @@ export interface SegmentStore {
   readonly dir: string;
   readonly resumable: boolean;
   path(index: number): string;
-  /** Written here, renamed to `path` when complete: a listed segment is always whole. */
+  /** Written here, renamed to `path` when verified complete. */
   partPath(index: number): string;
+  /** A segment counts once its file is recorded and still has the size and checksum recorded. */
   has(index: number): boolean;
+  /** After the rename: the segment's frame count, size and checksum go into the manifest. */
+  record(index: number, frames: number): void;
+}
+
+/** What is recorded of a finished segment, so a truncated or altered file is never joined. */
+interface SegmentRecord {
+  readonly frames: number;
+  readonly size: number;
+  readonly sample: string;
 }
 
 export interface InputIdentity {
@@ -20,15 +30,20 @@ export interface InputIdentity {
 }
 
 interface Manifest {
-  readonly version: 1;
+  readonly version: 2;
   readonly input: InputIdentity;
   readonly settings: unknown;
+  readonly segments: Readonly<Record<string, SegmentRecord>>;
 }
 
 const SAMPLE = 1 << 20;
 
 export function inputIdentity(path: string): InputIdentity {
   const { size, mtimeMs } = statSync(path);
+  return { size, mtimeMs, sample: sampleHash(path, size) };
+}
+
+function sampleHash(path: string, size: number): string {
   const hash = createHash('sha256');
   const fd = openSync(path, 'r');
   try {
@@ -40,26 +55,44 @@ export function inputIdentity(path: string): InputIdentity {
   } finally {
     closeSync(fd);
   }
-  return { size, mtimeMs, sample: hash.digest('hex') };
+  return hash.digest('hex');
+}
+
+function recordOf(path: string, frames: number): SegmentRecord {
+  const { size } = statSync(path);
+  return { frames, size, sample: sampleHash(path, size) };
+}
+
+function matches(path: string, record: SegmentRecord | undefined): boolean {
+  if (!record || !existsSync(path)) return false;
+  const { size } = statSync(path);
+  return size === record.size && sampleHash(path, size) === record.sample;
 }
 
 export function resumeDir(tempRoot: string, input: string, output: string): string {
   return join(tempRoot, `resume-${createHash('sha256').update(`${input}\0${output}`).digest('hex').slice(0, 16)}`);
 }
 
-function store(dir: string, resumable: boolean): SegmentStore {
-  const name = (index: number) => `segment-${String(index).padStart(5, '0')}.nut`;
+const segmentName = (index: number) => `segment-${String(index).padStart(5, '0')}.nut`;
+
+/** `save` persists the records (the --resume manifest); a job folder's store keeps them in memory. */
+function store(dir: string, resumable: boolean, records: Record<string, SegmentRecord>, save: () => void): SegmentStore {
+  const path = (index: number) => join(dir, segmentName(index));
   return {
     dir,
     resumable,
-    path: (index) => join(dir, name(index)),
-    partPath: (index) => join(dir, `${name(index)}.part`),
-    has: (index) => existsSync(join(dir, name(index))),
+    path,
+    partPath: (index) => `${path(index)}.part`,
+    has: (index) => matches(path(index), records[index]),
+    record: (index, frames) => {
+      records[index] = recordOf(path(index), frames);
+      save();
+    },
   };
 }
 
 export function temporaryStore(jobDir: string): SegmentStore {
-  return store(jobDir, false);
+  return store(jobDir, false, {}, () => undefined);
 }
 
 export interface OpenedStore {
@@ -69,38 +102,64 @@ export interface OpenedStore {
 }
 
 function differences(before: Manifest, input: InputIdentity, settings: unknown): string | undefined {
-  if (before.version !== 1) return 'an older format';
+  if (before.version !== 2) return 'an older format';
   if (before.input.size !== input.size || before.input.sample !== input.sample || before.input.mtimeMs !== input.mtimeMs) return 'a different version of the input';
   if (JSON.stringify(before.settings) !== JSON.stringify(settings)) return 'other options or models';
   return undefined;
 }
 
+function readManifest(path: string): Manifest | undefined {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as Manifest;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Written beside and renamed over: a crash mid-write leaves the previous manifest whole. */
+function writeManifest(path: string, manifest: Manifest): void {
+  writeFileSync(`${path}.part`, JSON.stringify(manifest));
+  renameSync(`${path}.part`, path);
+}
+
 /**
  * The --resume store: reuses the folder when its manifest matches this input and these settings,
- * and starts it over (saying why) when it does not. Unfinished `.part` files never count.
+ * and starts it over (saying why) when it does not. Unfinished `.part` files never count, and a kept
+ * segment whose size or checksum changed since it was recorded is removed and redone, with a notice.
  */
 export function openResumeStore(dir: string, input: InputIdentity, settings: unknown): OpenedStore {
   const manifestPath = join(dir, 'manifest.json');
-  let notice: string | undefined;
-  if (existsSync(manifestPath)) {
-    let before: Manifest | undefined;
-    try {
-      before = JSON.parse(readFileSync(manifestPath, 'utf8')) as Manifest;
-    } catch {
-      before = undefined;
-    }
-    const why = before ? differences(before, input, settings) : 'an unreadable manifest';
-    if (why) {
-      notice = `checkpoints in ${dir} were made for ${why}: starting over`;
-      rmSync(dir, { recursive: true, force: true });
-    }
-  } else if (existsSync(dir)) {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const notices: string[] = [];
+  const before = existsSync(manifestPath) ? readManifest(manifestPath) : undefined;
+  const why = existsSync(manifestPath) ? (before ? differences(before, input, settings) : 'an unreadable manifest') : undefined;
+  if (why) notices.push(`checkpoints in ${dir} were made for ${why}: starting over`);
+  if (why || !before) rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true, mode: 0o700 });
+  removePartFiles(dir);
+  const records: Record<string, SegmentRecord> = {};
+  const damaged: number[] = [];
+  for (const [index, record] of Object.entries(why ? {} : (before?.segments ?? {}))) {
+    const path = join(dir, segmentName(Number(index)));
+    if (matches(path, record)) records[index] = record;
+    else {
+      damaged.push(Number(index) + 1);
+      rmSync(path, { force: true });
+    }
+  }
+  if (damaged.length > 0) notices.push(`kept segment(s) ${damaged.join(', ')} in ${dir} changed on disk since they were finished: redoing them`);
+  const save = () => writeManifest(manifestPath, { version: 2, input, settings, segments: records });
+  save();
+  return { store: store(dir, true, records, save), notice: notices.length > 0 ? notices.join('; ') : undefined };
+}
+
+/** Unfinished segment files: never counted, removed on every ending of the job that wrote them. */
+export function removeParts(store: SegmentStore): void {
+  removePartFiles(store.dir);
+}
+
+function removePartFiles(dir: string): void {
+  if (!existsSync(dir)) return;
   for (const name of readdirSync(dir)) if (name.endsWith('.part')) rmSync(join(dir, name), { force: true });
-  writeFileSync(manifestPath, JSON.stringify({ version: 1, input, settings } satisfies Manifest));
-  return { store: store(dir, true), notice };
 }
 
 export function removeStore(dir: string): void {

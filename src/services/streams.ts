@@ -24,6 +24,11 @@ export function collectText(stream: Readable | null | undefined, limit = 1 << 20
 /** Terminal escapes (colours, cursor moves) that a child wrote for a terminal, not for our one-line messages. */
 const ESCAPES = /\u001b\[[0-?]*[ -/]*[@-~]|\u001b\][^\u0007\u001b]*(?:\u0007|\u001b\\)|\u001b[@-Z\\-_]/g;
 
+/** Text as one line, without terminal escapes: for quoting a child's words in our one-line messages. */
+export function oneLine(text: string): string {
+  return text.replace(ESCAPES, '').replace(/\s*\n\s*/g, ' ').trim();
+}
+
 /** The last non-empty line, without terminal escapes. */
 export function lastLine(text: string): string {
   const lines = text.replace(ESCAPES, '').trim().split('\n').map((line) => line.trim()).filter(Boolean);

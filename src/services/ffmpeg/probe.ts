@@ -31,6 +31,16 @@ export function probeArgs(absoluteInput: string): string[] {
   ];
 }
 
+/** The packet count of a file's first video stream (one packet a frame in our segment files). */
+export function packetCountArgs(absoluteFile: string): string[] {
+  return [
+    '-v', 'error', '-hide_banner',
+    '-protocol_whitelist', 'file,pipe',
+    '-select_streams', 'v:0', '-count_packets', '-show_entries', 'stream=nb_read_packets', '-of', 'csv=p=0',
+    '-i', `file:${absoluteFile}`,
+  ];
+}
+
 export function parseRate(text: string | undefined): Rate | undefined {
   if (!text) return undefined;
   const [num, den = '1'] = text.split('/');
