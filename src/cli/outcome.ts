@@ -2,6 +2,17 @@ import { exitCodeFor } from '../services/errors.js';
 import type { BatchOutput, JobStatus } from '../domain.js';
 
 export const EXIT_CANCELLED = 130;
+/** 128 + SIGHUP: the terminal went away and the run was cancelled. */
+export const EXIT_HANGUP = 129;
+/** 128 + SIGPIPE, as a shell reports a writer whose reader went away (`upframe run --json | head`). */
+export const EXIT_OUTPUT_CLOSED = 141;
+
+/** The exit code of a session: an interruption from outside wins over the run's own ending. */
+export function sessionExitCode(result: BatchOutput | undefined, interruption: 'hangup' | 'output-closed' | undefined): number {
+  if (interruption === 'hangup') return EXIT_HANGUP;
+  if (interruption === 'output-closed') return EXIT_OUTPUT_CLOSED;
+  return exitCodeOf(result);
+}
 
 /**
  * 0 all done, 130 cancelled, 2 when every item failed on bad usage or input (nothing could be done),

@@ -1,6 +1,6 @@
 import type { StartRequest } from '../domain.js';
 import { startRequest, type RunFlags } from './options.js';
-import { exitCodeOf } from './outcome.js';
+import { sessionExitCode } from './outcome.js';
 import { jsonReporter, plainReporter } from './reporters.js';
 import { openSession, untilRunEnds } from './session.js';
 
@@ -21,7 +21,7 @@ export async function runHeadless(request: StartRequest, front: 'plain' | 'json'
   session.actor.send({ type: 'app.start', request });
   await untilRunEnds(session.actor);
   reporter.finish();
-  const code = exitCodeOf(session.actor.getSnapshot().context.lastResult);
+  const code = sessionExitCode(session.actor.getSnapshot().context.lastResult, session.interruption());
   session.actor.stop();
   session.close();
   return code;

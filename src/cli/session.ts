@@ -4,16 +4,22 @@ import { observeTransitions, openTraceFile, type Transition } from '../services/
 
 export type AppActor = Actor<typeof liveAppMachine>;
 
+/** Why the session ended the run from outside: the terminal went away, or nobody reads stdout any more. */
+export type Interruption = 'hangup' | 'output-closed';
+
 export interface Session {
   readonly actor: AppActor;
   /** Called with every state change of every machine in the run (trace, --json). */
   onTransition(listener: (transition: Transition) => void): void;
+  /** Set once a SIGHUP or a closed stdout/stderr ended the session. */
+  interruption(): Interruption | undefined;
   close(): void;
 }
 
 /**
  * The app actor (not yet started, so listeners see its first state) with its trace and its signal
- * handling: SIGINT/SIGTERM = cancel (again: accepted, nothing more); in idle, quit.
+ * handling: SIGINT/SIGTERM = cancel (again: accepted, nothing more); in idle, quit. SIGHUP and a
+ * closed stdout or stderr (EPIPE) mean nobody is there any more: quit, which cancels first.
  */
 export function openSession(options: { trace?: string; handleSignals: boolean }): Session {
   const listeners: ((transition: Transition) => void)[] = [];
@@ -21,21 +27,36 @@ export function openSession(options: { trace?: string; handleSignals: boolean })
   if (trace) listeners.push(trace.write);
   const inspect: (event: InspectionEvent) => void = observeTransitions((t) => listeners.forEach((l) => l(t)));
   const actor = createActor(liveAppMachine, { inspect });
+  let interruption: Interruption | undefined;
   const cancel = (): void => {
     const snapshot = actor.getSnapshot();
     if (snapshot.matches('idle')) actor.send({ type: 'app.quit' });
     else actor.send({ type: 'app.cancel' });
   };
+  const leave = (why: Interruption): void => {
+    interruption ??= why;
+    if (actor.getSnapshot().status === 'active') actor.send({ type: 'app.quit' });
+  };
+  const hangup = (): void => leave('hangup');
+  const outputError = (error: NodeJS.ErrnoException): void => {
+    if (error.code === 'EPIPE' || error.code === 'ERR_STREAM_DESTROYED') leave('output-closed');
+  };
   if (options.handleSignals) {
     process.on('SIGINT', cancel);
     process.on('SIGTERM', cancel);
+    process.on('SIGHUP', hangup);
   }
+  process.stdout.on('error', outputError);
+  process.stderr.on('error', outputError);
   return {
     actor,
     onTransition: (listener) => listeners.push(listener),
+    interruption: () => interruption,
     close: () => {
       process.off('SIGINT', cancel);
       process.off('SIGTERM', cancel);
+      process.off('SIGHUP', hangup);
+      // Still listening: a write that fails after the session must not become a stack trace.
       trace?.close();
     },
   };

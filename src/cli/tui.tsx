@@ -6,7 +6,7 @@ import { App } from '../tui/App.js';
 import type { FormValues } from '../tui/form.js';
 import { createLogStore } from '../tui/log-store.js';
 import { formRequest, jobOptions } from './options.js';
-import { exitCodeOf } from './outcome.js';
+import { exitCodeOf, sessionExitCode } from './outcome.js';
 import { watchItems } from './reporters.js';
 import { openSession } from './session.js';
 
@@ -90,7 +90,8 @@ export async function runTui(options: TuiOptions): Promise<number> {
     throw failure instanceof Error ? new Error(`internal error: ${failure.message}`, { cause: failure }) : failure;
   }
   // `upframe run` in a terminal exits with its run's code; quitting the interactive TUI is a success.
-  const code = options.exitOnIdle ? exitCodeOf(session.actor.getSnapshot().context.lastResult) : 0;
+  const result = session.actor.getSnapshot().context.lastResult;
+  const code = session.interruption() ? sessionExitCode(result, session.interruption()) : options.exitOnIdle ? exitCodeOf(result) : 0;
   session.actor.stop();
   session.close();
   return code;
