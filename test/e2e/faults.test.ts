@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, statSync, truncateSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { options, scratchDir, startRun } from '../helpers/app.js';
@@ -119,5 +119,19 @@ describe('short or damaged frames never pass for success', () => {
     expect(second.actor.getSnapshot().context.items[0].notices?.join('\n')).toMatch(/kept segment\(s\) 1 in .* changed on disk since they were finished: redoing them/);
     expect(frameMd5s(output)).toHaveLength(72);
     second.actor.stop();
+  });
+});
+
+describe('a crashed tool is a run-time failure, never bad input', () => {
+  it('ffprobe killed by a signal: exit 1 (not 2), one line naming it', async () => {
+    const { ffmpegBinaries } = await import('../../src/services/ffmpeg/resolve.js');
+    const crashing = join(dir, 'ffprobe-that-crashes');
+    writeFileSync(crashing, '#!/bin/sh\nkill -KILL $$\n', { mode: 0o755 });
+    const output = join(dir, `probe-${++n}.mp4`);
+    const run = cli(['run', clip, '-o', output, '--model', fast, '--temp-dir', tempRoot], { UPFRAME_FFMPEG: ffmpegBinaries().ffmpeg, UPFRAME_FFPROBE: crashing });
+    const result = await run.result;
+    expect(result.code).toBe(1);
+    expect(result.stderr.trim()).toMatch(/^upframe: not a readable video: .*clip\.mkv \(ffprobe says: killed by SIGKILL\)$/m);
+    expectNothingLeft(run, output);
   });
 });
