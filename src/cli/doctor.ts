@@ -1,69 +1,194 @@
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { execa } from 'execa';
+import type { CheckSessionResult, SessionRun } from '../hosts/check-session.js';
+import { formatBytes, freeBytes } from '../services/disk-space.js';
 import { UserError, formatUserError } from '../services/errors.js';
 import { resolveFfmpeg } from '../services/ffmpeg/resolve.js';
-import { verifyModels } from '../services/models.js';
-import { cudaProviderInstalled } from '../services/gpu.js';
+import { cudaInstallCommand, cudaProviderInstalled } from '../services/gpu.js';
+import { DEFAULT_MODEL, resolveModel, verifyModels } from '../services/models.js';
+import { hostEntry, tsNodeArgs } from '../services/paths.js';
+import { lastLine } from '../services/streams.js';
 import { listTempRoot, resolveTempRoot } from '../services/workdir.js';
 
-interface Check {
+/**
+ * One line of `upframe doctor`. `required` checks decide the exit code; the others (GPU, CUDA) say
+ * what is there and how to get what is not, and never fail the run.
+ */
+export interface Check {
   readonly name: string;
   readonly ok: boolean;
+  readonly required: boolean;
   readonly detail: string;
+  /** Measurements behind the detail, for `--json`. */
+  readonly data?: Readonly<Record<string, unknown>>;
+}
+
+/** Long enough for a loaded machine to start a host and load the model; a hung host is killed after it. */
+export const SESSION_TIMEOUT_MS = 30_000;
+const TOOL_TIMEOUT_MS = 10_000;
+
+function oneLine(error: unknown): string {
+  if (error instanceof UserError) return formatUserError(error);
+  const failure = error as { shortMessage?: string; code?: string };
+  // execa's for a command that is not there
+  if (failure.code === 'ENOENT' && failure.shortMessage !== undefined) return 'not found';
+  const text = failure.shortMessage ?? (error instanceof Error ? error.message : String(error));
+  return text.split('\n')[0];
 }
 
 async function firstLine(command: string, args: string[]): Promise<string> {
-  const { stdout } = await execa(command, args, { timeout: 10_000 });
+  const { stdout } = await execa(command, args, { timeout: TOOL_TIMEOUT_MS, killSignal: 'SIGKILL', stdin: 'ignore' });
   return stdout.split('\n')[0] ?? '';
 }
 
-async function ffmpegCheck(): Promise<Check[]> {
+async function ffmpegChecks(): Promise<Check[]> {
+  let bins: ReturnType<typeof resolveFfmpeg>;
   try {
-    const bins = resolveFfmpeg();
-    return [
-      { name: 'ffmpeg', ok: true, detail: `${bins.ffmpeg} (${bins.source}) ${await firstLine(bins.ffmpeg, ['-version'])}` },
-      { name: 'ffprobe', ok: true, detail: `${bins.ffprobe} (${bins.source}) ${await firstLine(bins.ffprobe, ['-version'])}` },
-    ];
+    bins = resolveFfmpeg();
   } catch (error) {
-    const detail = error instanceof UserError ? formatUserError(error) : String(error);
-    return [{ name: 'ffmpeg', ok: false, detail }];
+    return [{ name: 'ffmpeg', ok: false, required: true, detail: oneLine(error) }];
   }
+  return Promise.all(
+    (['ffmpeg', 'ffprobe'] as const).map(async (name): Promise<Check> => {
+      const path = bins[name];
+      try {
+        return { name, ok: true, required: true, detail: `${path} (${bins.source}) ${await firstLine(path, ['-version'])}` };
+      } catch (error) {
+        return { name, ok: false, required: true, detail: `${path} (${bins.source}) does not run: ${oneLine(error)}` };
+      }
+    }),
+  );
 }
 
-async function onnxCheck(): Promise<Check[]> {
-  const ort = await import('onnxruntime-node');
-  const backends = ort.listSupportedBackends().map((b) => b.name);
-  const cuda = cudaProviderInstalled();
-  return [
-    { name: 'onnxruntime', ok: true, detail: `execution providers: ${backends.join(', ')}` },
-    {
-      name: 'cuda provider',
-      ok: true,
-      detail: cuda ? 'installed' : 'not installed: CPU only (for NVIDIA GPUs reinstall with ONNXRUNTIME_NODE_INSTALL=cuda12)',
-    },
-  ];
+export type HostAnswer = { readonly result: Extract<CheckSessionResult, { ok: true }> } | { readonly failure: string };
+
+/**
+ * Runs the session-check host (`args` after node's own) and reads its one JSON line. A host that does
+ * not answer within `timeoutMs` is SIGKILLed and reported as such.
+ */
+export async function askSessionHost(args: readonly string[], timeoutMs: number = SESSION_TIMEOUT_MS): Promise<HostAnswer> {
+  const run = await execa(process.execPath, args, { timeout: timeoutMs, killSignal: 'SIGKILL', reject: false, stdin: 'ignore' });
+  if (run.timedOut) return { failure: `the check host gave no answer within ${timeoutMs / 1000} s (killed)` };
+  let answer: CheckSessionResult | undefined;
+  try {
+    answer = JSON.parse(lastLine(run.stdout)) as CheckSessionResult;
+  } catch {
+    answer = undefined;
+  }
+  if (answer?.type === 'check-session') return answer.ok ? { result: answer } : { failure: answer.error };
+  const how = run.signal ? `killed by ${run.signal}` : `exit code ${run.exitCode}`;
+  return { failure: `the check host stopped (${how})${lastLine(run.stderr) ? `: ${lastLine(run.stderr)}` : ''}` };
+}
+
+function backendList(backends: readonly { readonly name: string; readonly bundled: boolean }[]): string {
+  const names = (bundled: boolean): string => backends.filter((b) => b.bundled === bundled).map((b) => b.name).join(', ');
+  return `backends: ${names(true)}${names(false) ? `; not bundled: ${names(false)}` : ''}`;
+}
+
+const shape = (dims: readonly number[]): string => dims.join('×');
+const timing = (run: SessionRun): string => `load ${run.loadMs} ms, run ${run.runMs} ms`;
+
+async function onnxChecks(): Promise<Check[]> {
+  const cudaInstalled = cudaProviderInstalled();
+  let modelPath: string;
+  try {
+    modelPath = resolveModel(DEFAULT_MODEL).path;
+  } catch (error) {
+    return [{ name: 'onnxruntime', ok: false, required: true, detail: `no model to check with: ${oneLine(error)}` }];
+  }
+  const answer = await askSessionHost([...tsNodeArgs(hostEntry('check-session')), modelPath, ...(cudaInstalled ? ['--cuda'] : [])]);
+  const onnx: Check =
+    'failure' in answer
+      ? { name: 'onnxruntime', ok: false, required: true, detail: `no session on ${DEFAULT_MODEL}: ${answer.failure}` }
+      : {
+          name: 'onnxruntime',
+          ok: true,
+          required: true,
+          detail:
+            `${answer.result.version}, a session on ${DEFAULT_MODEL} ran on the CPU ` +
+            `(${shape(answer.result.cpu.inputShape)} → ${shape(answer.result.cpu.outputShape)}, ${timing(answer.result.cpu)}); ` +
+            backendList(answer.result.backends),
+          data: { version: answer.result.version, backends: answer.result.backends, session: answer.result.cpu },
+        };
+  return [onnx, cudaCheck(cudaInstalled, answer)];
+}
+
+function cudaCheck(installed: boolean, answer: HostAnswer): Check {
+  const name = 'cuda provider';
+  if (!installed) {
+    return { name, ok: false, required: false, detail: `not installed: CPU only (for an NVIDIA GPU run: ${cudaInstallCommand()})` };
+  }
+  if ('failure' in answer) return { name, ok: false, required: false, detail: 'installed, not tried (onnxruntime failed)' };
+  const cuda = answer.result.cuda;
+  if (cuda?.ok) {
+    return { name, ok: true, required: false, detail: `installed, a session ran on CUDA (${timing(cuda.run)})`, data: { session: cuda.run } };
+  }
+  return { name, ok: false, required: false, detail: `installed, but no CUDA session: ${cuda?.error ?? 'not tried'} (--device auto uses the CPU)` };
 }
 
 async function gpuCheck(): Promise<Check> {
   try {
-    return { name: 'gpu', ok: true, detail: await firstLine('nvidia-smi', ['-L']) };
-  } catch {
-    return { name: 'gpu', ok: true, detail: 'no NVIDIA GPU found (nvidia-smi unavailable): --device auto uses the CPU' };
+    const { stdout } = await execa('nvidia-smi', ['-L'], { timeout: TOOL_TIMEOUT_MS, killSignal: 'SIGKILL', stdin: 'ignore' });
+    const gpus = stdout.split('\n').filter(Boolean);
+    return { name: 'gpu', ok: true, required: false, detail: gpus.join('; ') || 'nvidia-smi lists no GPU', data: { gpus } };
+  } catch (error) {
+    const why = oneLine(error) === 'not found' ? 'nvidia-smi not on PATH' : `nvidia-smi failed: ${oneLine(error)}`;
+    return { name: 'gpu', ok: false, required: false, detail: `no NVIDIA GPU found (${why}): --device auto uses the CPU` };
   }
 }
 
 function modelChecks(): Check[] {
-  return verifyModels().map((v) => ({ name: `model ${v.name}`, ok: v.ok, detail: v.detail }));
+  try {
+    return verifyModels().map((v) => ({ name: `model ${v.name}`, ok: v.ok, required: true, detail: v.detail }));
+  } catch (error) {
+    return [{ name: 'models', ok: false, required: true, detail: `cannot read the manifest: ${oneLine(error)}` }];
+  }
 }
 
-function tempCheck(): Check {
-  const root = resolveTempRoot();
-  const entries = listTempRoot(root);
-  return { name: 'temp dir', ok: true, detail: `${root} (${entries.length === 0 ? 'empty' : entries.join(', ')})` };
+/** Creates the temp root if missing, writes, reads back and removes a probe file, and reports free space. */
+export function tempCheck(root: string = resolveTempRoot()): Check {
+  const name = 'temp dir';
+  let leftovers: string[];
+  const probe = join(root, `.doctor-probe-${process.pid}`);
+  try {
+    mkdirSync(root, { recursive: true });
+    leftovers = listTempRoot(root);
+    const content = `upframe doctor ${process.pid}\n`;
+    writeFileSync(probe, content, { flag: 'wx' });
+    if (readFileSync(probe, 'utf8') !== content) throw new Error('a file written there read back different');
+  } catch (error) {
+    return { name, ok: false, required: true, detail: `${root} is not writable: ${oneLine(error)} (point UPFRAME_TMPDIR, or --temp-dir of run, at a writable folder)` };
+  } finally {
+    try {
+      rmSync(probe, { force: true });
+    } catch {
+      // never made: its folder is missing or not a folder
+    }
+  }
+  const free = freeBytes(root);
+  const space = free === undefined ? 'free space unknown' : `${formatBytes(free)} free`;
+  return {
+    name,
+    ok: true,
+    required: true,
+    detail: `${root} (writable, ${space}; ${leftovers.length === 0 ? 'empty' : `holds ${leftovers.join(', ')}`})`,
+    data: { path: root, freeBytes: free, leftovers },
+  };
+}
+
+const MARK = { ok: '✓', failed: '✗', optional: '·' } as const;
+
+export function markOf(check: Check): string {
+  return check.ok ? MARK.ok : check.required ? MARK.failed : MARK.optional;
 }
 
 export async function doctorCommand(options: { json?: boolean }): Promise<number> {
-  const checks = [...(await ffmpegCheck()), ...(await onnxCheck()), await gpuCheck(), ...modelChecks(), tempCheck()];
-  if (options.json) process.stdout.write(`${JSON.stringify({ type: 'doctor', checks })}\n`);
-  else for (const c of checks) process.stdout.write(`${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: ${c.detail}\n`);
-  return checks.every((c) => c.ok) ? 0 : 1;
+  // The session host takes the longest: it runs while the other checks do.
+  const onnx = onnxChecks();
+  const checks = [...(await ffmpegChecks()), ...(await onnx), await gpuCheck(), ...modelChecks(), tempCheck()];
+  const ok = checks.every((c) => c.ok || !c.required);
+  if (options.json) process.stdout.write(`${JSON.stringify({ type: 'doctor', ok, checks })}\n`);
+  else for (const c of checks) process.stdout.write(`${markOf(c)} ${c.name}: ${c.detail}\n`);
+  return ok ? 0 : 1;
 }

@@ -1,6 +1,7 @@
 import * as ort from 'onnxruntime-node';
 import type { Device } from '../domain.js';
 import { UserError } from '../services/errors.js';
+import { cudaInstallCommand } from '../services/gpu.js';
 import { extractTile, pasteTile, planTiles, type Tile } from './tiles.js';
 
 
@@ -44,7 +45,7 @@ export async function openSession(
       if (device === 'cuda') {
         throw new UserError('CUDA is not available to onnxruntime', {
           kind: 'usage',
-          tryMessage: `use --device cpu or auto, or reinstall with ONNXRUNTIME_NODE_INSTALL=cuda12 (${reason})`,
+          tryMessage: `use --device cpu or auto, or install CUDA's provider: ${cudaInstallCommand()} (${reason})`,
         });
       }
       return { session: await loadOnCpu(modelPath, threads), provider: 'cpu', fallbackReason: reason };

@@ -81,6 +81,20 @@ export function cudaProviderInstalled(): boolean {
   }
 }
 
+/**
+ * The command that fetches onnxruntime's CUDA provider libraries: onnxruntime-node's own install
+ * script, which npm installs of this project never run (`ignore-scripts` in .npmrc).
+ */
+export function cudaInstallCommand(): string {
+  let script = 'node_modules/onnxruntime-node/script/install.js';
+  try {
+    script = join(dirname(require.resolve('onnxruntime-node/package.json')), 'script', 'install.js');
+  } catch {
+    // not installed: the relative path still says what to run from the project folder
+  }
+  return `ONNXRUNTIME_NODE_INSTALL=cuda12 node ${script}`;
+}
+
 let cudaLikely: boolean | undefined;
 export function cudaMayBeUsed(): boolean {
   cudaLikely ??= existsSync('/dev/nvidiactl') && cudaProviderInstalled();

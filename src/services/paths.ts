@@ -9,7 +9,8 @@ const require = createRequire(import.meta.url);
 // An absolute URL: `--import tsx` alone would resolve from the user's working directory.
 const TSX_LOADER = pathToFileURL(require.resolve('tsx')).href;
 
-export function hostEntry(name: 'upscale' | 'interpolate'): string {
+/** A process of its own that may load onnxruntime (the orchestrator never does). */
+export function hostEntry(name: 'upscale' | 'interpolate' | 'check-session'): string {
   return join(PACKAGE_ROOT, 'src', 'hosts', `${name}.ts`);
 }
 

@@ -1,4 +1,4 @@
-import { accessSync, constants, existsSync, statSync } from 'node:fs';
+import { accessSync, chmodSync, constants, existsSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { delimiter, dirname, join } from 'node:path';
 import { UserError } from '../errors.js';
@@ -31,10 +31,22 @@ function onPath(name: string): string | undefined {
   return undefined;
 }
 
+/**
+ * The npm-shipped binary. Installs skip its package's `chmod u+x` postinstall (.npmrc ignore-scripts),
+ * and ffprobe's tarball has no exec bit: it is given one here, as that script would.
+ */
 function bundled(pkg: string, name: string): string | undefined {
   try {
     const path = join(dirname(require.resolve(`${pkg}/package.json`)), name);
-    return existsSync(path) ? path : undefined;
+    if (!existsSync(path)) return undefined;
+    if (!isExecutable(path)) {
+      try {
+        chmodSync(path, statSync(path).mode | 0o100);
+      } catch {
+        // not ours to change: requireExecutable says what to run
+      }
+    }
+    return path;
   } catch {
     return undefined;
   }
