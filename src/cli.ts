@@ -73,7 +73,7 @@ function program(setExit: (code: number) => void): Command {
   root
     .command('inspect')
     .description('print the statecharts without running anything')
-    .addOption(new Option('--format <format>', 'output format').choices(['mermaid', 'scxml', 'json']).default('mermaid'))
+    .addOption(new Option('--format <format>', 'output format').choices(['mermaid', 'dot', 'scxml', 'json']).default('mermaid'))
     .option('--machine <name>', 'only this machine: app, batch, job or stage')
     .action((flags) => run(inspectCommand(flags)));
   const models = root.command('models').description('bundled models');

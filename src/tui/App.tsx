@@ -11,7 +11,7 @@ import { KeyBar } from './KeyBar.js';
 import { Log } from './Log.js';
 import { Outcome } from './Outcome.js';
 import { Statechart } from './Statechart.js';
-import { cycleChoice, clearField, deleteBack, fieldAt, moveFocus, typeInto, type FormValues } from './form.js';
+import { cycleChoice, clearField, deleteBack, focusKindAt, moveFocus, typeInto, type FormValues } from './form.js';
 import { statePath } from './format.js';
 import { commandFor, keyHints, type KeyCommand, type KeyMode, type Panel } from './keys.js';
 import type { LogStore } from './log-store.js';
@@ -48,7 +48,6 @@ interface FormState {
 export function App({ actor, initialForm, makeRequest, autoStart = false, exitOnIdle = false, onExit, log, showStatechart = false }: AppProps) {
   const { exit } = useApp();
   const snapshot = useSelector(actor, (s) => s);
-  const mode = keyModeOf(snapshot);
 
   // The form lives in a ref as well as in state: keys that arrive before React re-renders
   // (a fast typist, a paste split in chunks) must build on each other, not on the last render.
@@ -59,6 +58,7 @@ export function App({ actor, initialForm, makeRequest, autoStart = false, exitOn
     setForm(formRef.current);
   }, []);
 
+  const mode = keyModeOf(snapshot, form.focus);
   const [panels, setPanels] = useState<Readonly<Record<Panel, boolean>>>({ statechart: showStatechart, log: false });
 
   const start = useCallback(
@@ -113,8 +113,8 @@ export function App({ actor, initialForm, makeRequest, autoStart = false, exitOn
     }
   };
 
-  // The mode is read from the actor at the time of the key, not from the last render.
-  useInput((input, key) => run(commandFor(keyModeOf(actor.getSnapshot()), input, key)), { isActive: mode.kind !== 'ended' });
+  // The mode is read from the actor and the form at the time of the key, not from the last render.
+  useInput((input, key) => run(commandFor(keyModeOf(actor.getSnapshot(), formRef.current.focus), input, key)), { isActive: mode.kind !== 'ended' });
 
   const started = useRef(false);
   useEffect(() => {
@@ -154,15 +154,15 @@ export function App({ actor, initialForm, makeRequest, autoStart = false, exitOn
       {!idle && panels.statechart ? <Statechart appValue={snapshot.value} runCount={snapshot.context.runCount} batchRef={batchRef} /> : null}
       {!idle && panels.log ? <Log log={log} /> : null}
       <Box marginTop={1}>
-        <KeyBar hints={keyHints(mode.kind === 'idle' ? { kind: 'idle', choiceFocused: fieldAt(form.focus).choices !== undefined } : mode)} />
+        <KeyBar hints={keyHints(mode)} />
       </Box>
     </Box>
   );
 }
 
-function keyModeOf(snapshot: AppSnapshot): KeyMode {
+function keyModeOf(snapshot: AppSnapshot, focus: number): KeyMode {
   if (snapshot.status !== 'active') return { kind: 'ended' };
-  if (snapshot.matches('idle')) return { kind: 'idle', choiceFocused: false };
+  if (snapshot.matches('idle')) return { kind: 'idle', focus: focusKindAt(focus) };
   if (snapshot.matches({ running: 'cancelling' })) return { kind: 'cancelling' };
   return { kind: 'active', paused: snapshot.context.paused };
 }

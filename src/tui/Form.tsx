@@ -1,5 +1,5 @@
 import { Box, Text } from 'ink';
-import { FIELDS, type FormValues } from './form.js';
+import { FIELDS, focusKindAt, type FormValues } from './form.js';
 
 export interface FormProps {
   readonly values: FormValues;
@@ -7,14 +7,17 @@ export interface FormProps {
   readonly error?: string;
 }
 
-/** The idle form: five fields, the Start action and a one-line error. */
+/** The idle form: five fields, the Start button (the last focus stop) and a one-line error. */
 export function Form({ values, focus, error }: FormProps) {
   return (
     <Box flexDirection="column">
       {FIELDS.map((field, n) => (
         <FieldRow key={field.name} label={field.label} value={values[field.name]} focused={n === focus} choice={field.choices !== undefined} />
       ))}
-      <StartButton running={false} />
+      <Box>
+        <Text color="cyan">{focusKindAt(focus) === 'start' ? '› ' : '  '}</Text>
+        <StartButton running={false} focused={focusKindAt(focus) === 'start'} />
+      </Box>
       {error ? <Text color="red">✗ {error}</Text> : null}
     </Box>
   );
@@ -33,12 +36,12 @@ function FieldRow({ label, value, focused, choice }: { readonly label: string; r
   );
 }
 
-/** Enabled in idle; dimmed while a run is on. */
-export function StartButton({ running }: { readonly running: boolean }) {
+/** Enabled in idle (inverse when focused); dimmed while a run is on. */
+export function StartButton({ running, focused = false }: { readonly running: boolean; readonly focused?: boolean }) {
   return running ? (
     <Text dimColor>[ Start ] (running)</Text>
   ) : (
-    <Text bold color="green">
+    <Text bold color="green" inverse={focused}>
       [ Start ]
     </Text>
   );

@@ -1,10 +1,13 @@
+import { useMemo } from 'react';
 import { Box, Text } from 'ink';
 import { useSelector } from '@xstate/react';
-import type { ActorRefFrom, AnyActorRef, StateValue } from 'xstate';
+import type { ActorRefFrom, AnyStateMachine, StateValue } from 'xstate';
 import type { batchMachine } from '../machines/batch.js';
 import type { jobMachine } from '../machines/job.js';
 import type { stageMachine } from '../machines/stage.js';
+import { viewChart, shortenEvent, type ChartExit, type ChartView } from './chart-view.js';
 import { stateValuePath } from './format.js';
+import { lookUpKeys } from './keys.js';
 
 type BatchRef = ActorRefFrom<typeof batchMachine>;
 type JobRef = ActorRefFrom<typeof jobMachine>;
@@ -17,68 +20,129 @@ export interface StatechartProps {
   readonly batchRef?: BatchRef;
 }
 
+/** Only a move to another state re-renders a chart, not every progress report. */
+const isSameState = (a: StateValue, b: StateValue): boolean => stateValuePath(a) === stateValuePath(b);
+
 /**
- * The live actor tree as indented text: app › batch › job › stages. Each level subscribes to
- * its own actor, so a stage moving on re-renders only its line.
+ * The current job's and stage's statecharts, live: their states with the active one marked, what
+ * it is for, and the transitions out of it with the keys that send them. App and batch are one line.
  */
 export function Statechart({ appValue, runCount, batchRef }: StatechartProps) {
   return (
-    <Box flexDirection="column" borderStyle="single" borderDimColor paddingX={1}>
-      <Text bold>Statechart</Text>
-      <Node depth={0} name="app" value={stateValuePath(appValue)} note={runCount > 0 ? `run ${runCount}` : undefined} />
-      {batchRef ? <BatchNode actor={batchRef} /> : null}
+    <Box flexDirection="column" borderStyle="single" borderDimColor borderBottom={false} borderLeft={false} borderRight={false}>
+      <Text wrap="truncate-end">
+        <Text bold>Statechart</Text>
+        <Text dimColor> app </Text>
+        <Text color="cyan">{stateValuePath(appValue)}</Text>
+        {runCount > 0 ? <Text dimColor> (run {runCount})</Text> : null}
+        {batchRef ? <BatchLine actor={batchRef} /> : null}
+      </Text>
+      {batchRef ? <CurrentJob actor={batchRef} /> : null}
     </Box>
   );
 }
 
-function BatchNode({ actor }: { readonly actor: BatchRef }) {
+function BatchLine({ actor }: { readonly actor: BatchRef }) {
   const value = useSelector(actor, (s) => stateValuePath(s.value));
   const index = useSelector(actor, (s) => s.context.index);
   const total = useSelector(actor, (s) => s.context.entries.length);
-  const running = useSelector(actor, (s) => s.context.running);
-  const note = total > 0 ? `item ${Math.min(index, total)}/${total}` : undefined;
+  const running = useSelector(actor, (s) => Object.keys(s.context.running).length);
   return (
     <>
-      <Node depth={1} name="batch" value={value} note={note} />
-      {Object.entries(running).map(([id, jobRef]) => (
-        <JobNode key={id} actor={jobRef} />
-      ))}
+      <Text dimColor> · batch </Text>
+      <Text color="cyan">{value}</Text>
+      <Text dimColor>
+        {total > 0 ? ` (item ${Math.min(index, total)}/${total})` : ''}
+        {running > 1 ? ` · ${running} jobs running, showing the oldest` : ''}
+      </Text>
     </>
   );
 }
 
-function JobNode({ actor }: { readonly actor: JobRef }) {
-  const value = useSelector(actor, (s) => stateValuePath(s.value));
-  const id = useSelector(actor, (s) => s.context.id);
+/** The oldest running job: the one the job view shows. */
+function CurrentJob({ actor }: { readonly actor: BatchRef }) {
+  const jobRef = useSelector(actor, (s) => Object.values(s.context.running)[0]);
+  return jobRef ? <JobChart actor={jobRef} /> : null;
+}
+
+function JobChart({ actor }: { readonly actor: JobRef }) {
+  const machine = useSelector(actor, (s) => s.machine);
+  const value = useSelector(actor, (s) => s.value, isSameState);
   const stageRef = useSelector(actor, (s) => s.context.stageRef);
-  const workdirRef = useSelector(actor, (s) => s.children.workdir as AnyActorRef | undefined);
+  const view = useMemo(() => viewChart(machine, value, lookUpKeys), [machine, value]);
   return (
     <>
-      <Node depth={2} name={`job ${id}`} value={value} />
-      {workdirRef ? <ActorNode actor={workdirRef} name="workdir" /> : null}
-      {stageRef ? <StageNode actor={stageRef} /> : null}
+      <MachineChart title="job" view={view} />
+      {stageRef ? <StageChart actor={stageRef} /> : null}
     </>
   );
 }
 
-function StageNode({ actor }: { readonly actor: StageRef }) {
-  const value = useSelector(actor, (s) => stateValuePath(s.value));
+function StageChart({ actor }: { readonly actor: StageRef }) {
+  const machine = useSelector(actor, (s) => s.machine as AnyStateMachine);
+  const value = useSelector(actor, (s) => s.value, isSameState);
   const name = useSelector(actor, (s) => s.context.name);
-  return <Node depth={3} name={`stage ${name}`} value={value} />;
+  const view = useMemo(() => viewChart(machine, value, lookUpKeys), [machine, value]);
+  return <MachineChart title={`stage ${name}`} view={view} />;
 }
 
-/** A child that is not a machine (the workdir callback): only its actor status. */
-function ActorNode({ actor, name }: { readonly actor: AnyActorRef; readonly name: string }) {
-  const status = useSelector(actor, (s) => String((s as { status?: unknown }).status ?? 'active'));
-  return <Node depth={3} name={name} value={status} />;
+const TITLE_WIDTH = 15;
+
+function MachineChart({ title, view }: { readonly title: string; readonly view: ChartView }) {
+  return (
+    <Box flexDirection="column">
+      {view.levels.map((level, n) => (
+        <Text key={level.parent} wrap="truncate-end">
+          <Text bold={n === 0} dimColor={n > 0}>
+            {(n === 0 ? title : `${'  '.repeat(n - 1)}└ ${level.parent}`).padEnd(TITLE_WIDTH)}
+          </Text>
+          {level.states.map((state) => (
+            <StateName key={state.key} name={state.key} active={state.active} />
+          ))}
+        </Text>
+      ))}
+      <Box paddingLeft={2}>
+        <Text wrap="truncate-end">
+          <Text color="cyan" bold>
+            ▶ {view.active.key}
+          </Text>
+          {view.active.description ? <Text dimColor> {view.active.description}</Text> : null}
+        </Text>
+      </Box>
+      <Box paddingLeft={4} flexWrap="wrap" columnGap={2}>
+        {view.exits.map((exit, n) => (
+          <Exit key={n} exit={exit} />
+        ))}
+      </Box>
+    </Box>
+  );
 }
 
-function Node({ depth, name, value, note }: { readonly depth: number; readonly name: string; readonly value: string; readonly note?: string }) {
+/** Marked twice: inverse colour for the eye, `▶` for a plain-text capture (tmux, logs). */
+function StateName({ name, active }: { readonly name: string; readonly active: boolean }) {
+  return active ? (
+    <Text>
+      {' '}
+      <Text color="cyan" bold inverse>
+        ▶{name}
+      </Text>
+    </Text>
+  ) : (
+    <Text dimColor>{`  ${name}`}</Text>
+  );
+}
+
+function Exit({ exit }: { readonly exit: ChartExit }) {
   return (
     <Text wrap="truncate-end">
-      {depth > 0 ? `${'  '.repeat(depth - 1)}└ ` : ''}
-      <Text bold>{name}</Text> <Text color="cyan">{value}</Text>
-      {note ? <Text dimColor> ({note})</Text> : null}
+      {exit.keys ? (
+        <Text bold color="cyan">
+          {exit.keys}{' '}
+        </Text>
+      ) : null}
+      {shortenEvent(exit.event)}
+      {exit.guard ? <Text dimColor> [{exit.guard}]</Text> : null}
+      {exit.target ? ` → ${exit.target}` : ''}
     </Text>
   );
 }

@@ -1,9 +1,10 @@
 import type { Key } from 'ink';
+import type { FocusKind } from './form.js';
 import type { KeyHint } from './KeyBar.js';
 
 /** What the app is doing, as far as keys are concerned. */
 export type KeyMode =
-  | { readonly kind: 'idle'; readonly choiceFocused: boolean }
+  | { readonly kind: 'idle'; readonly focus: FocusKind }
   | { readonly kind: 'active'; readonly paused: boolean }
   | { readonly kind: 'cancelling' }
   | { readonly kind: 'ended' };
@@ -29,8 +30,9 @@ type KeyFlags = Pick<Key, 'ctrl' | 'meta' | 'shift' | 'escape' | 'return' | 'tab
 const NONE: KeyCommand = { kind: 'none' };
 
 /**
- * One keypress → one command. In idle, printable characters are text for the form, so only
- * Enter, Tab, arrows, Backspace, Esc and Ctrl-C are keys there.
+ * One keypress → one command. In idle, printable characters are text for a focused text field, so
+ * there only Enter, Tab, arrows, Backspace, Esc and Ctrl-C are keys; on a choice or the Start
+ * button `q` quits too.
  */
 export function commandFor(mode: KeyMode, input: string, key: KeyFlags): KeyCommand {
   const ctrlC = key.ctrl && input === 'c';
@@ -51,7 +53,8 @@ export function commandFor(mode: KeyMode, input: string, key: KeyFlags): KeyComm
       if (/^[\u007f\b]+$/.test(input)) return { kind: 'backspace', count: input.length };
       if (key.ctrl && input === 'u') return { kind: 'clear' };
       if (key.ctrl || key.meta || input === '') return NONE;
-      return { kind: 'type', text: printable(input) };
+      if (input === 'q' && mode.focus !== 'text') return { kind: 'quit' };
+      return mode.focus === 'start' ? NONE : { kind: 'type', text: printable(input) };
     case 'active':
     case 'cancelling':
       if (ctrlC || key.escape) return { kind: 'cancel' };
@@ -89,8 +92,8 @@ export function keyHints(mode: KeyMode): readonly KeyHint[] {
       return [
         { key: 'Enter', label: 'Start' },
         { key: 'Tab', label: 'next field' },
-        ...(mode.choiceFocused ? [{ key: '←/→', label: 'change' }] : [{ key: 'Ctrl-U', label: 'clear' }]),
-        { key: 'Esc/Ctrl-C', label: 'quit' },
+        ...(mode.focus === 'choice' ? [{ key: '←/→', label: 'change' }] : mode.focus === 'text' ? [{ key: 'Ctrl-U', label: 'clear' }] : []),
+        { key: mode.focus === 'text' ? 'Esc/Ctrl-C' : 'q/Esc', label: 'quit' },
       ];
     case 'active':
       return [
@@ -108,4 +111,30 @@ export function keyHints(mode: KeyMode): readonly KeyHint[] {
         { key: 'q', label: 'quit' },
       ];
   }
+}
+
+/**
+ * The key that ends up sending a machine event: each machine forwards it one level down
+ * (`c` → app.cancel → batch.cancel → job.cancel → stage.cancel; `s` cancels the oldest job).
+ */
+const EVENT_KEYS: Readonly<Record<string, string>> = {
+  'app.start': 'Enter',
+  'app.cancel': 'c/Esc',
+  'app.quit': 'q',
+  'app.pause': 'p',
+  'app.skip': 's',
+  'batch.cancel': 'c/Esc',
+  'batch.skip': 's',
+  'batch.pause': 'p',
+  'batch.resume': 'p',
+  'job.cancel': 'c/Esc/s',
+  'job.pause': 'p',
+  'job.resume': 'p',
+  'stage.cancel': 'c/Esc/s',
+  'stage.pause': 'p',
+  'stage.resume': 'p',
+};
+
+export function lookUpKeys(event: string): string | undefined {
+  return EVENT_KEYS[event];
 }

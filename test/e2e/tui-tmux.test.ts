@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RUN_MARKER_ENV } from '../../src/services/supervisor.js';
@@ -45,9 +45,25 @@ async function typeText(text: string): Promise<void> {
   await new Promise((r) => setTimeout(r, 25));
 }
 
-async function replaceField(tabs: number, text: string): Promise<void> {
-  await press(...Array<string>(tabs).fill('Tab'), 'C-u');
+function focusedLine(): string {
+  return screen().split('\n').find((line) => line.startsWith('› ')) ?? '';
+}
+
+/**
+ * Tabs to the field and replaces its text, each key seen on screen before the next is sent: keys
+ * that reach the app in one read are one chunk, and a Tab or Ctrl-U glued to other keys is no key.
+ */
+async function replaceField(label: string, text: string): Promise<void> {
+  for (let stop = 0; stop < 6 && !focusedLine().startsWith(`› ${label} `); stop++) {
+    const before = focusedLine();
+    await press('Tab');
+    expect(await waitUntil(() => focusedLine() !== before, 5000)).toBe(true);
+  }
+  expect(focusedLine()).toMatch(new RegExp(`^› ${label} `));
+  await press('C-u');
+  await see(new RegExp(`^› ${label} +▏$`, 'm'));
   await typeText(text);
+  await see(new RegExp(`^› ${label} +${text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}▏$`, 'm'));
 }
 
 function describeProcesses(pids: number[]): string {
@@ -70,7 +86,7 @@ function childrenOfRun(): number[] {
 
 afterAll(() => {
   try {
-    tmux('kill-session', '-t', session);
+    execFileSync('tmux', ['kill-session', '-t', session], { stdio: 'ignore' });
   } catch {
     // already gone: the last test quits the app
   }
@@ -96,6 +112,14 @@ describe('the TUI in a real terminal (tmux)', () => {
     await see(/stage upscale/);
     expect(await waitUntil(() => childrenOfRun().length >= 1, 10_000)).toBe(true);
 
+    // The statechart panel: the job's states with the active one marked, the way out that c takes.
+    await press('i');
+    const chart = await see(/└ active +probing +detecting +▶processing/);
+    expect(chart).toMatch(/^job +▶active +committed +cancelling/m);
+    expect(chart).toMatch(/▶ processing Segment by segment/);
+    expect(chart).toMatch(/c\/Esc\/s job\.cancel → cancelling/);
+    expect(chart).toMatch(/^stage upscale +▶active/m);
+
     const before = Date.now();
     await press('c');
     const after = await see(/Last run: cancelled/, 5000);
@@ -110,8 +134,8 @@ describe('the TUI in a real terminal (tmux)', () => {
   });
 
   it('runs again from the same form to done', async () => {
-    // Tab to the model field (input → output → scale → model) and replace the slow model with a fast one.
-    await replaceField(3, fast);
+    // Replace the slow model with a fast one.
+    await replaceField('Model', fast);
     await see(new RegExp(`Model\\s+${fast.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}`));
     await press('Enter');
     const done = await see(/Last run: done/, 30_000);
@@ -121,10 +145,9 @@ describe('the TUI in a real terminal (tmux)', () => {
   });
 
   it('q while running cancels first, then quits', async () => {
-    // Focus is still on the model field.
-    await replaceField(0, slow);
-    // The output exists now: write elsewhere (model → device → input → output).
-    await replaceField(3, join(dir, 'out.again.mp4'));
+    await replaceField('Model', slow);
+    // The output exists now: write elsewhere.
+    await replaceField('Output', join(dir, 'out.again.mp4'));
     await press('Enter');
     await see(/stage upscale/);
     const pid = orchestratorPid();
@@ -142,5 +165,26 @@ describe('the TUI in a real terminal (tmux)', () => {
     expect(gone).toBe(true);
     expect(markedProcesses(marker)).toEqual([]);
     expect(jobDirs(tempRoot)).toEqual([]);
+  });
+
+  it('q on the Start button quits with exit code 0; in a text field it is a letter', async () => {
+    const codeFile = join(dir, 'tui-exit-code');
+    try {
+      execFileSync('tmux', ['kill-session', '-t', session], { stdio: 'ignore' });
+    } catch {
+      // gone with the app the last test quit
+    }
+    const command = ['env', '-u', 'CI', process.execPath, BIN, 'tui', '--temp-dir', tempRoot].map((part) => `'${part}'`).join(' ');
+    tmux('new-session', '-d', '-s', session, '-x', '110', '-y', '32', `${command}; echo $? > '${codeFile}'`);
+    await see(/Enter Start/);
+    await press('q');
+    await see(/Input +q/);
+    // Shift-Tab from the first field wraps round to the Start button.
+    await press('BTab');
+    const onStart = await see(/› \[ Start \]/);
+    expect(onStart).toMatch(/q\/Esc quit/);
+    await press('q');
+    expect(await waitUntil(() => existsSync(codeFile), 10_000)).toBe(true);
+    expect(readFileSync(codeFile, 'utf8').trim()).toBe('0');
   });
 });

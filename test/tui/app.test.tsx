@@ -57,7 +57,9 @@ describe('idle', () => {
     await ui.press(KEYS.shiftTab, KEYS.backspace, KEYS.up, 'a');
     await ui.waitFor('clip.mkva');
     await ui.waitFor(/Output\s+out\.mp4$/m);
-    // Up from the first field wraps to the last: device.
+    // Up from the first field wraps to the last stop, the Start button, then to device.
+    await ui.press(KEYS.up);
+    expect(keyBar(await ui.waitFor('› [ Start ]'))).toBe('Enter Start  Tab next field  q/Esc quit');
     await ui.press(KEYS.up, KEYS.left);
     await ui.waitFor(/Device\s+‹ cuda ›/);
     await ui.press(KEYS.enter);
@@ -114,6 +116,44 @@ describe('idle', () => {
     expect(ui.actor.getSnapshot().matches('idle')).toBe(true);
     expectIdleView(ui.frame());
     expect(ui.onExit).not.toHaveBeenCalled();
+  });
+
+  test('Tab reaches the Start button; Enter there starts', async () => {
+    const ui = await open();
+    await ui.press(KEYS.tab, KEYS.tab, KEYS.tab, KEYS.tab, KEYS.tab);
+    expect(keyBar(await ui.waitFor('› [ Start ]'))).toContain('q/Esc quit');
+    await ui.press('x', KEYS.backspace);
+    expect(ui.requests).toEqual([]);
+    await ui.press(KEYS.enter);
+    await ui.waitFor('Cancel (c)');
+    expect(ui.requests).toEqual([FORM]);
+  });
+
+  test('q on the Start button quits: the actor reaches quit and onExit is called', async () => {
+    const ui = await open();
+    await ui.press(KEYS.shiftTab);
+    await ui.waitFor('› [ Start ]');
+    await ui.press('q');
+    await waitFor(ui.actor, (s) => s.status === 'done', { timeout: 1000 });
+    await ui.waitFor(() => ui.onExit.mock.calls.length === 1);
+    expect(ui.actor.getSnapshot().value).toBe('quit');
+    expect(ui.actor.getSnapshot().context.runCount).toBe(0);
+  });
+
+  test('q on a choice field quits; in a text field it is a letter, and the key bar says which', async () => {
+    const ui = await open();
+    expect(keyBar(ui.frame())).toBe('Enter Start  Tab next field  Ctrl-U clear  Esc/Ctrl-C quit');
+    await ui.press('q');
+    await ui.waitFor('clip.mp4q');
+    await ui.press(KEYS.tab, 'q');
+    await ui.waitFor('out.mp4q');
+    expect(ui.actor.getSnapshot().matches('idle')).toBe(true);
+    await ui.press(KEYS.tab);
+    expect(keyBar(await ui.waitFor(/Scale\s+‹ 4 ›/))).toBe('Enter Start  Tab next field  ←/→ change  q/Esc quit');
+    await ui.press('q');
+    await waitFor(ui.actor, (s) => s.status === 'done', { timeout: 1000 });
+    await ui.waitFor(() => ui.onExit.mock.calls.length === 1);
+    expect(ui.requests).toEqual([]);
   });
 
   test('Esc in idle quits: the actor reaches quit and onExit is called', async () => {
@@ -299,18 +339,18 @@ describe('running', () => {
     expect(frame).toContain('b.mp4: done — 2-out.mp4 (48 frames)');
   });
 
-  test('i toggles the statechart panel with the live actor tree', async () => {
+  test('i toggles the statechart panel: the job and its stage, the active states marked', async () => {
     const ui = await open();
     await ui.press(KEYS.enter);
     await ui.waitFor('stage upscale');
     expect(ui.frame()).not.toContain('Statechart');
     await ui.press('i');
     const frame = await ui.waitFor('Statechart');
-    expect(frame).toContain('app running.active (run 1)');
-    expect(frame).toContain('└ batch running (item 1/1)');
-    expect(frame).toContain('└ job r1-1 active.processing');
-    expect(frame).toContain('└ workdir active');
-    expect(frame).toContain('└ stage upscale active.running');
+    expect(frame).toContain('Statechart app running.active (run 1) · batch running (item 1/1)');
+    expect(frame).toMatch(/^job +▶active +committed +cancelling +failing +done +failed +cancelled$/m);
+    expect(frame).toMatch(/^└ active +probing +detecting +▶processing +assembling$/m);
+    expect(frame).toMatch(/^stage upscale +▶active +committed/m);
+    expect(frame).toContain('c/Esc/s job.cancel → cancelling');
     await ui.press('i');
     await ui.waitFor((f) => !f.includes('Statechart'));
   });

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { bar, formatEta, formatFps, percent, statePath, stateValuePath } from '../../src/tui/format.js';
-import { cycleChoice, deleteBack, moveFocus, typeInto, type FormValues } from '../../src/tui/form.js';
+import { clearField, cycleChoice, deleteBack, focusKindAt, moveFocus, typeInto, type FormValues } from '../../src/tui/form.js';
 import { commandFor, keyHints } from '../../src/tui/keys.js';
 import { summary, itemText } from '../../src/tui/Outcome.js';
 
@@ -54,13 +54,21 @@ describe('form', () => {
     expect(typeInto(form, 4, 'c').device).toBe('cpu');
     expect(typeInto({ ...form, device: 'cpu' }, 4, 'c').device).toBe('cuda');
     expect(typeInto(form, 2, 'z')).toBe(form);
-    expect(moveFocus(0, -1)).toBe(4);
-    expect(moveFocus(4, 1)).toBe(0);
+    // Five fields, then the Start button (stop 5), where letters, Backspace and arrows change nothing.
+    expect(moveFocus(0, -1)).toBe(5);
+    expect(moveFocus(4, 1)).toBe(5);
+    expect(moveFocus(5, 1)).toBe(0);
+    expect(focusKindAt(0)).toBe('text');
+    expect(focusKindAt(2)).toBe('choice');
+    expect(focusKindAt(5)).toBe('start');
+    for (const change of [typeInto(form, 5, 'x'), deleteBack(form, 5), cycleChoice(form, 5, 1), clearField(form, 5)]) expect(change).toBe(form);
   });
 });
 
 describe('keys', () => {
-  const idle = { kind: 'idle', choiceFocused: false } as const;
+  const idle = { kind: 'idle', focus: 'text' } as const;
+  const onChoice = { kind: 'idle', focus: 'choice' } as const;
+  const onStart = { kind: 'idle', focus: 'start' } as const;
   const active = { kind: 'active', paused: false } as const;
   const cancelling = { kind: 'cancelling' } as const;
 
@@ -73,6 +81,17 @@ describe('keys', () => {
     expect(commandFor(idle, 'u', { ...NO_KEY, ctrl: true })).toEqual({ kind: 'clear' });
     expect(commandFor(idle, 'x', { ...NO_KEY, ctrl: true })).toEqual({ kind: 'none' });
     expect(commandFor(idle, 'a\r\nb', NO_KEY)).toEqual({ kind: 'type', text: 'ab' });
+  });
+
+  test('idle: q quits on a choice field and on Start; other letters pick a choice there, or do nothing on Start', () => {
+    for (const mode of [onChoice, onStart]) {
+      expect(commandFor(mode, 'q', NO_KEY)).toEqual({ kind: 'quit' });
+      expect(commandFor(mode, '', { ...NO_KEY, return: true })).toEqual({ kind: 'start' });
+      expect(commandFor(mode, '', { ...NO_KEY, escape: true })).toEqual({ kind: 'quit' });
+    }
+    expect(commandFor(onChoice, 'c', NO_KEY)).toEqual({ kind: 'type', text: 'c' });
+    expect(commandFor(onStart, 'c', NO_KEY)).toEqual({ kind: 'none' });
+    expect(commandFor(onStart, '', { ...NO_KEY, tab: true })).toEqual({ kind: 'focus', step: 1 });
   });
 
   test('running: c/Esc/Ctrl-C cancel, q quits, p and s only while active', () => {
@@ -94,7 +113,8 @@ describe('keys', () => {
   test('hints list only what works now', () => {
     const text = (hints: ReturnType<typeof keyHints>) => hints.map((h) => `${h.key} ${h.label}`).join('  ');
     expect(text(keyHints(idle))).toBe('Enter Start  Tab next field  Ctrl-U clear  Esc/Ctrl-C quit');
-    expect(text(keyHints({ kind: 'idle', choiceFocused: true }))).toContain('←/→ change');
+    expect(text(keyHints(onChoice))).toBe('Enter Start  Tab next field  ←/→ change  q/Esc quit');
+    expect(text(keyHints(onStart))).toBe('Enter Start  Tab next field  q/Esc quit');
     expect(text(keyHints(active))).toBe('c Cancel  p Pause/Resume  s Skip  i statechart  l log  q quit');
     expect(text(keyHints(cancelling))).toBe('i statechart  l log  q quit');
     expect(keyHints({ kind: 'ended' })).toEqual([]);
