@@ -73,8 +73,8 @@ export const jobMachine = setup({
     /** decode → the plan's hosts → encode */
     process: stageMachine,
     assemble: stageMachine,
-    /** Makes the job's temp folder on start; removes it if the job is torn down without ending. */
-    workdir: fromCallback<{ type: 'never' }, { jobDir: string }>(() => undefined),
+    /** Makes the job's temp folder and locks its output on start; lets both go when the job ends. */
+    workdir: fromCallback<{ type: 'never' }, { jobDir: string; output: string }>(() => undefined),
   },
   guards: {
     stageDone: ({ event }) => stageOutput(event)?.status === 'done',
@@ -148,7 +148,7 @@ export const jobMachine = setup({
   invoke: {
     id: 'workdir',
     src: 'workdir',
-    input: ({ context }) => ({ jobDir: context.jobDir }),
+    input: ({ context }) => ({ jobDir: context.jobDir, output: context.output }),
   },
   initial: 'active',
   on: {

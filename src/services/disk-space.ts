@@ -24,11 +24,11 @@ export function formatBytes(bytes: number): string {
 }
 
 /** One line: the folder, about how much is needed and how much is free, and what to do. */
-export function notEnoughSpace(dir: string, needed: number | undefined, free: number | undefined, what = 'the output'): UserError {
+export function notEnoughSpace(dir: string, needed: number | undefined, free: number | undefined, what = { written: 'the output', elsewhere: 'another folder' }): UserError {
   const sizes = [needed === undefined ? undefined : `about ${formatBytes(needed)} needed`, free === undefined ? undefined : `${formatBytes(free)} free`].filter(Boolean);
-  return new UserError(`not enough space to write ${what} in`, {
+  return new UserError(`not enough space to write ${what.written} in`, {
     kind: 'runtime',
     file: dir,
-    tryMessage: `${sizes.length > 0 ? `${sizes.join(', ')}; ` : ''}free some space there or choose another folder`,
+    tryMessage: `${sizes.length > 0 ? `${sizes.join(', ')}; ` : ''}free some space there or choose ${what.elsewhere}`,
   });
 }

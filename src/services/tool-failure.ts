@@ -27,6 +27,7 @@ export function endingOf(owned: OwnedProcess): Promise<Ending> {
  * A tool killed by a signal failed at run time, whatever `kind` its own refusal would have been.
  */
 export function toolFailure(message: string, tool: 'ffmpeg' | 'ffprobe', ending: Ending, options: { kind: ErrorKind; file?: string }): UserError {
-  const kind = ending.exit.signal ? 'runtime' : options.kind;
-  return new UserError(message, { kind, file: options.file, tryMessage: `${tool} says: ${lastLine(ending.stderr) || describeExit(ending.exit)}` });
+  // A signal is the cause whatever the tool printed before it (a warning, a half line).
+  if (ending.exit.signal) return new UserError(message, { kind: 'runtime', file: options.file, tryMessage: `${tool} was ${describeExit(ending.exit)}` });
+  return new UserError(message, { kind: options.kind, file: options.file, tryMessage: `${tool} says: ${lastLine(ending.stderr) || describeExit(ending.exit)}` });
 }

@@ -1,7 +1,10 @@
+import { createHash } from 'node:crypto';
 import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { UserError } from './errors.js';
+import { checkCreatable, fitName } from './name-limits.js';
+import { isOwnerAlive, OWNER_TAG_PATTERN, ownerOfTag, ownerTag, ownIdentity } from './owners.js';
 
 export function resolveTempRoot(option?: string, env: NodeJS.ProcessEnv = process.env): string {
   return resolve(option ?? env.UPFRAME_TMPDIR ?? join(tmpdir(), 'upframe'));
@@ -9,20 +12,17 @@ export function resolveTempRoot(option?: string, env: NodeJS.ProcessEnv = proces
 
 const OWNER_FILE = 'owner';
 
-/** pid and kernel start time: a pid reused by another process does not pass for the owner. */
-function processIdentity(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-    return `${pid} ${stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]}`;
-  } catch {
-    return undefined;
-  }
-}
+/** The longest names made under the temp root: a --resume folder, and a segment being written. */
+const LONGEST_FOLDER = 'resume-0123456789abcdef';
+const LONGEST_FILE = 'segment-000000.nut.part';
 
 export function createJobDir(dir: string): void {
   mkdirSync(dirname(dir), { recursive: true });
   mkdirSync(dir, { mode: 0o700 });
-  writeFileSync(join(dir, OWNER_FILE), processIdentity(process.pid) ?? String(process.pid));
+  writeFileSync(join(dir, OWNER_FILE), ownIdentity());
+  // Before any work: every file the job will make under the temp root fits there.
+  checkCreatable(dir, LONGEST_FILE, 'work file');
+  checkCreatable(join(dirname(dir), LONGEST_FOLDER), LONGEST_FILE, 'work file');
 }
 
 /**
@@ -39,8 +39,7 @@ export function sweepStaleJobDirs(tempRoot: string): string[] {
     } catch {
       continue;
     }
-    const pid = Number(owner.split(' ')[0]);
-    if (Number.isInteger(pid) && pid > 0 && processIdentity(pid) === owner) continue;
+    if (isOwnerAlive(owner)) continue;
     removeJobDir(dir);
     removed.push(dir);
   }
@@ -59,8 +58,48 @@ export function removeJobDir(dir: string): void {
   }
 }
 
+const PARTIAL = '.upframe-partial-';
+/** `<…>.upframe-partial-<pid>-<start time>-<host>-<tag>`: the owner's identity, then the job. */
+const PARTIAL_NAME = new RegExp(`\\.upframe-partial-${OWNER_TAG_PATTERN}-[A-Za-z0-9-]+$`);
+
+/** A job id as it appears in a name: itself when short and plain, else a short hash of it. */
+function nameTag(jobId: string): string {
+  return /^[A-Za-z0-9-]{1,40}$/.test(jobId) ? jobId : createHash('sha256').update(jobId).digest('hex').slice(0, 12);
+}
+
+/**
+ * The partial file beside the destination, named after it and its owner (pid and start time, as
+ * job folders are), so a run that finds it later can tell whether its owner still runs. The
+ * destination's name is shortened as needed: the partial's name always fits, whatever the output's.
+ */
 export function partialPath(destination: string, jobId: string): string {
-  return join(dirname(destination), `${basename(destination)}.upframe-partial-${jobId}`);
+  return join(dirname(destination), fitName(basename(destination), `${PARTIAL}${ownerTag()}-${nameTag(jobId)}`));
+}
+
+/**
+ * Removes the partial files in `folder` whose owner process is gone (an orchestrator killed with
+ * SIGKILL or by a hang-up cannot remove its own), as {@link sweepStaleJobDirs} does for job folders.
+ * A live owner's partials are left alone. Returns the files removed.
+ */
+export function sweepStalePartials(folder: string): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(folder);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const name of names) {
+    const owner = PARTIAL_NAME.exec(name);
+    if (!owner || isOwnerAlive(ownerOfTag(owner[1], owner[2], owner[3]))) continue;
+    try {
+      unlinkSync(join(folder, name));
+      removed.push(join(folder, name));
+    } catch {
+      // gone meanwhile, or not ours to remove: either way nothing to sweep
+    }
+  }
+  return removed;
 }
 
 export function removeIfExists(path: string): void {

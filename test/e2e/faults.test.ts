@@ -37,8 +37,8 @@ function expectNothingLeft(run: CliRun, output: string): void {
 }
 
 const ROLES = [
-  { role: 'decode', input: large, model: fast, pattern: /rawvideo -pix_fmt rgb24 pipe:1/, message: /^upframe: decoding failed for: .*large\.mkv \(ffmpeg says: killed by SIGKILL\)$/m },
-  { role: 'encode', input: large, model: fast, pattern: /utvideo/, message: /^upframe: encoding failed for: .*segment-\d+\.nut\.part \(ffmpeg says: killed by SIGKILL\)$/m },
+  { role: 'decode', input: large, model: fast, pattern: /rawvideo -pix_fmt rgb24 pipe:1/, message: /^upframe: decoding failed for: .*large\.mkv \(ffmpeg was killed by SIGKILL\)$/m },
+  { role: 'encode', input: large, model: fast, pattern: /utvideo/, message: /^upframe: encoding failed for: .*segment-\d+\.nut\.part \(ffmpeg was killed by SIGKILL\)$/m },
   { role: 'upscale host', input: clip, model: slow, pattern: /hosts\/upscale/, message: /^upframe: the upscale host stopped \(killed by SIGKILL\)/m },
 ];
 
@@ -131,7 +131,7 @@ describe('a crashed tool is a run-time failure, never bad input', () => {
     const run = cli(['run', clip, '-o', output, '--model', fast, '--temp-dir', tempRoot], { UPFRAME_FFMPEG: ffmpegBinaries().ffmpeg, UPFRAME_FFPROBE: crashing });
     const result = await run.result;
     expect(result.code).toBe(1);
-    expect(result.stderr.trim()).toMatch(/^upframe: not a readable video: .*clip\.mkv \(ffprobe says: killed by SIGKILL\)$/m);
+    expect(result.stderr.trim()).toMatch(/^upframe: not a readable video: .*clip\.mkv \(ffprobe was killed by SIGKILL\)$/m);
     expectNothingLeft(run, output);
   });
 });

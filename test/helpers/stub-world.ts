@@ -72,7 +72,7 @@ export function createStubWorld(options: StubWorldOptions = {}) {
       };
     });
 
-  const workdir = fromCallback<{ type: 'never' }, { jobDir: string }>(({ input, sendBack }) => {
+  const workdir = fromCallback<{ type: 'never' }, { jobDir: string; output: string }>(({ input, sendBack }) => {
     if (options.failWorkdir) {
       sendBack({ type: 'workdir.failed', error: { kind: 'usage', message: 'cannot create the work folder' } } satisfies JobEvent);
       return undefined;

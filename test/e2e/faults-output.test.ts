@@ -1,0 +1,124 @@
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { scratchDir } from '../helpers/app.js';
+import { cli, type CliResult } from '../helpers/cli.js';
+import { cannotMountTmpfs, mountSmallDisk, unmount, upframeLeftovers } from '../helpers/disk.js';
+import { jobDirs, markedProcesses, waitUntil } from '../helpers/invariants.js';
+import { frameMd5s, makeClip } from '../helpers/media.js';
+import { nearestModel, slowModel } from '../helpers/models.js';
+
+const dir = scratchDir();
+const tempRoot = join(scratchDir('upframe-faults-output-tmp-'), 'tmp');
+const fast = nearestModel(dir);
+// ×2 gives 640×480: an mp4 of about 400 KB, an mkv a little more.
+const wide = makeClip(dir, 'wide.mkv', { size: '320x240', seconds: 3, audio: true });
+// 12 frames through a slow model: a run still working seconds after its host starts.
+const small = makeClip(dir, 'small.mkv', { size: '64x48', seconds: 0.5 });
+
+function hostRuns(marker: string): boolean {
+  return markedProcesses(marker).some((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, 'latin1').includes('hosts/upscale');
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** The lines upframe printed as errors: a failure is exactly one, with no stack trace. */
+function errorLines(result: CliResult): string[] {
+  expect(result.stderr).not.toMatch(/\n\s+at /);
+  return result.stderr.split('\n').filter((line) => line.startsWith('upframe:'));
+}
+
+describe('a full output disk is a failure, never a broken file', () => {
+  const why = cannotMountTmpfs(join(dir, 'mount-probe'));
+  for (const { size, name } of [
+    { size: '300k', name: 'out.mp4' },
+    { size: '200k', name: 'out.mkv' },
+  ]) {
+    it.skipIf(why !== undefined)(`${name} on a ${size} tmpfs: exit 1, one line naming the folder and the space, nothing left${why ? ` (skipped: cannot mount a tmpfs: ${why})` : ''}`, async () => {
+      const folder = join(dir, `disk-${size}`);
+      expect(mountSmallDisk(folder, size)).toBeUndefined();
+      onTestFinished(() => unmount(folder));
+      const output = join(folder, name);
+      const run = cli(['run', wide, '-o', output, '--model', fast, '--temp-dir', tempRoot]);
+      const result = await run.result;
+      expect(result.code).toBe(1);
+      const lines = errorLines(result);
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(new RegExp(`^upframe: not enough space to write the output in: ${folder} \\(about [\\d.]+ [KMG]B needed, [\\d.]+ [KMG]B free; free some space there or choose another folder\\)$`));
+      expect(readdirSync(folder)).toEqual([]);
+      expect(jobDirs(tempRoot)).toEqual([]);
+      expect(markedProcesses(run.marker)).toEqual([]);
+    });
+  }
+});
+
+describe('a full temp disk is a failure too', () => {
+  const why = cannotMountTmpfs(join(dir, 'mount-probe-tmp'));
+  it.skipIf(why !== undefined)(`segments on a 300k tmpfs: exit 1, one line naming the temp folder, nothing left${why ? ` (skipped: cannot mount a tmpfs: ${why})` : ''}`, async () => {
+    const temp = join(dir, 'small-temp');
+    expect(mountSmallDisk(temp, '300k')).toBeUndefined();
+    onTestFinished(() => unmount(temp));
+    const output = join(dir, 'temp-full.mp4');
+    const run = cli(['run', wide, '-o', output, '--model', fast, '--temp-dir', temp]);
+    const result = await run.result;
+    expect(result.code).toBe(1);
+    const lines = errorLines(result);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(new RegExp(`^upframe: not enough space to write the segments in: ${temp}/job-\\S+ \\([\\d.]+ [KMG]B free; free some space there or choose another --temp-dir\\)$`));
+    expect(readdirSync(temp)).toEqual([]);
+    expect(existsSync(output)).toBe(false);
+    expect(upframeLeftovers(dir)).toEqual([]);
+    expect(markedProcesses(run.marker)).toEqual([]);
+  });
+});
+
+describe('one output, one run at a time', () => {
+  it('a second run on an output being written refuses at once naming the first; the first finishes whole (with and without --resume)', { timeout: 120_000 }, async () => {
+    const output = join(dir, 'shared.mp4');
+    const slow = slowModel(dir, 60);
+    const first = cli(['run', small, '-o', output, '--model', slow, '--chunk', '6', '--resume', '--temp-dir', tempRoot]);
+    // The first is working: its upscale host runs.
+    expect(await waitUntil(() => hostRuns(first.marker), 30_000)).toBe(true);
+    for (const extra of [[], ['--resume']]) {
+      const startedAt = Date.now();
+      const second = await cli(['run', small, '-o', output, '--model', slow, '--chunk', '6', ...extra, '--temp-dir', tempRoot]).result;
+      expect(second.code).toBe(2);
+      expect(errorLines(second)).toEqual([
+        `upframe: another upframe run (pid ${first.child.pid}) is already writing the output: ${output} (wait for it to end, or choose another output)`,
+      ]);
+      expect(Date.now() - startedAt).toBeLessThan(10_000);
+      expect(first.child.exitCode).toBeNull();
+    }
+    const result = await first.result;
+    expect(result.code).toBe(0);
+    expect(frameMd5s(output)).toHaveLength(12);
+    expect(upframeLeftovers(dir)).toEqual([]);
+    expect(readdirSync(tempRoot).filter((name) => name.startsWith('resume-') || name.startsWith('job-'))).toEqual([]);
+  });
+});
+
+describe('leftovers of a killed orchestrator', () => {
+  it('SIGKILL while assembling leaves a partial file; the next run to that folder removes it, says so, and writes the output', async () => {
+    const folder = join(dir, 'killed');
+    const output = join(folder, 'out.mp4');
+    mkdirSync(folder);
+    const killed = cli(['run', wide, '-o', output, '--model', fast, '--temp-dir', tempRoot]);
+    expect(await waitUntil(() => readdirSync(folder).some((name) => name.includes('.upframe-partial-')), 60_000, 5)).toBe(true);
+    killed.child.kill('SIGKILL');
+    await killed.result;
+    const [left] = readdirSync(folder).filter((name) => name.includes('.upframe-partial-'));
+    expect(left).toBeDefined();
+    expect(existsSync(output)).toBe(false);
+
+    const next = await cli(['run', wide, '-o', output, '--model', fast, '--temp-dir', tempRoot]).result;
+    expect(next.code).toBe(0);
+    expect(next.stderr).toContain(`removed `);
+    expect(next.stderr).toContain(left);
+    expect(upframeLeftovers(folder)).toEqual([]);
+    expect(frameMd5s(output)).toHaveLength(72);
+  });
+});
