@@ -15,7 +15,8 @@ export interface WorkScope {
   /** The step after which the output is the user's: a cancel arriving later no longer undoes the job. */
   commit(step: () => void): void;
   started(): void;
-  progress(done: number, total: number, segments?: { readonly segment: number; readonly segments: number }): void;
+  /** `runs`: for frames of several model runs, those done in the frame being computed and their count. */
+  progress(done: number, total: number, segments?: { readonly segment: number; readonly segments: number }, runs?: { readonly step: number; readonly steps: number }): void;
   notice(message: string): void;
 }
 
@@ -98,7 +99,7 @@ export function defineWork<Input, Result>(name: string, run: WorkFunction<Input,
         report({ type: 'work.committed' });
       },
       started: () => report({ type: 'work.started' }),
-      progress: (done, total, segments) => report({ type: 'work.progress', progress: { ...meter.sample(done, total), ...segments } }),
+      progress: (done, total, segments, runs) => report({ type: 'work.progress', progress: { ...meter.sample(done, total, runs), ...segments } }),
       notice: (message) => report({ type: 'work.notice', message }),
     };
 

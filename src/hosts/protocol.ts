@@ -1,4 +1,4 @@
-import type { Device, ErrorKind, Rate } from '../domain.js';
+import type { Device, ErrorKind, Rate, StepsSpec } from '../domain.js';
 
 /** Passed to the upscale host as its single argv JSON argument. */
 export interface UpscaleHostConfig {
@@ -18,6 +18,12 @@ export interface UpscaleHostConfig {
   readonly awaitSegment?: boolean;
   /** onnxruntime intra-op threads (default: all cores). */
   readonly threads?: number;
+  /** Self-ensemble: 2, 4 or 8 transforms of each frame, averaged (1 or absent: none). */
+  readonly ensemble?: number;
+  /** A steps model's manifest (its sidecar); without one, a model with an image and a scalar input is one too. */
+  readonly stepsSpec?: StepsSpec;
+  /** `--steps N`: a steps model's runs per frame. */
+  readonly steps?: number;
 }
 
 /** Passed to the interpolation host as its single argv JSON argument. */
@@ -52,7 +58,18 @@ export interface SegmentMessage {
 }
 
 export type HostMessage =
-  | { readonly type: 'ready'; readonly scale?: number; readonly frames?: number; readonly provider: 'cpu' | 'cuda'; readonly fallbackReason?: string }
+  | {
+      readonly type: 'ready'; readonly scale?: number; readonly frames?: number; readonly provider: 'cpu' | 'cuda'; readonly fallbackReason?: string;
+      /** Model runs per frame when more than one (self-ensemble transforms, a steps model's steps). */
+      readonly steps?: number;
+      /** What those runs are, for the notice: `self-ensemble ×8`, `12 steps`. */
+      readonly stepsLabel?: string;
+    }
   | { readonly type: 'frame'; readonly done: number }
+  /**
+   * Sent after each model run of a frame that takes several: `frame` is the count of frames this host
+   * wrote before it (so the frame being computed is `frame + 1`), `step` the runs done in it (1..steps).
+   */
+  | { readonly type: 'step'; readonly frame: number; readonly step: number; readonly steps: number }
   | { readonly type: 'done'; readonly frames: number }
   | { readonly type: 'error'; readonly kind: ErrorKind; readonly message: string };

@@ -32,10 +32,12 @@ export function planTiles(width: number, height: number, size: number, overlap: 
   return tiles;
 }
 
-/** Interleaved rgb24 → planar float32 NCHW in 0..1 for the tile's padded region. */
-export function extractTile(rgb: Uint8Array, frameWidth: number, tile: Tile): Float32Array {
+/**
+ * Interleaved rgb24 → planar float32 NCHW in 0..1 for the tile's padded region; into `out` when given
+ * (3 · padWidth · padHeight values), so a caller can reuse one buffer.
+ */
+export function extractTile(rgb: Uint8Array, frameWidth: number, tile: Tile, out = new Float32Array(3 * tile.padWidth * tile.padHeight)): Float32Array {
   const plane = tile.padWidth * tile.padHeight;
-  const out = new Float32Array(3 * plane);
   for (let row = 0; row < tile.padHeight; row++) {
     let src = ((tile.padY + row) * frameWidth + tile.padX) * 3;
     let dst = row * tile.padWidth;

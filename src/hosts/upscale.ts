@@ -12,7 +12,10 @@ import type { UpscaleHostConfig } from './protocol.js';
 runHost(async () => {
   const config = JSON.parse(process.argv[2] ?? '{}') as UpscaleHostConfig;
   const upscaler = await createUpscaler(config);
-  await report({ type: 'ready', scale: upscaler.scale, frames: upscaler.frames, provider: upscaler.provider, fallbackReason: upscaler.fallbackReason });
+  await report({
+    type: 'ready', scale: upscaler.scale, frames: upscaler.frames, provider: upscaler.provider, fallbackReason: upscaler.fallbackReason,
+    ...(upscaler.steps > 1 ? { steps: upscaler.steps, stepsLabel: upscaler.stepsLabel } : {}),
+  });
   const segment = { ...config, ...(config.awaitSegment ? await segmentMessage() : {}) };
   const radius = (upscaler.frames - 1) / 2;
   const emitStart = segment.emitStart ?? 0;
@@ -26,9 +29,13 @@ runHost(async () => {
     const pick = (i: number) => window[Math.min(last, Math.max(0, i)) - base] ?? window[0];
     return Array.from({ length: upscaler.frames }, (_, n) => pick(j - radius + n));
   };
+  // Between a frame's model runs (never during one: session.run holds this thread), say where we are,
+  // and let the event loop hand the message to the OS before the next run.
+  const steps = upscaler.steps;
+  const onStep = steps > 1 ? (step: number) => (void report({ type: 'step', frame: done, step, steps }), new Promise<void>((resolve) => setImmediate(resolve))) : undefined;
   const emit = async (j: number, last: number): Promise<void> => {
     const input = upscaler.frames === 1 ? window[j - base] : neighbourhood(j, last);
-    await write(process.stdout, await upscaler.upscale(input, config.width, config.height));
+    await write(process.stdout, await upscaler.upscale(input, config.width, config.height, onStep));
     done += 1;
     void report({ type: 'frame', done });
   };

@@ -1,9 +1,10 @@
 import * as ort from 'onnxruntime-node';
-import type { Device } from '../domain.js';
+import type { Device, StepsSpec } from '../domain.js';
 import { UserError } from '../services/errors.js';
 import { cudaInstallCommand } from '../services/gpu.js';
+import { accumulateTile, averageInto, ensembleTransforms, transformPlanes } from './ensemble.js';
+import { stepsLayout, stepsRunner } from './steps.js';
 import { extractTile, pasteTile, planTiles, type Tile } from './tiles.js';
-
 
 export interface UpscalerOptions {
   readonly modelPath: string;
@@ -13,6 +14,11 @@ export interface UpscalerOptions {
   /** Known for manifest models; measured with a small probe run otherwise. */
   readonly scale?: number;
   readonly threads?: number;
+  /** Self-ensemble size: 1 (none), 2, 4 or 8 transforms per frame. */
+  readonly ensemble?: number;
+  /** A steps model's manifest; `steps` overrides its count. */
+  readonly stepsSpec?: StepsSpec;
+  readonly steps?: number;
 }
 
 export interface Upscaler {
@@ -22,8 +28,15 @@ export interface Upscaler {
   readonly provider: 'cpu' | 'cuda';
   /** Set when `auto` wanted CUDA and fell back to the CPU. */
   readonly fallbackReason?: string;
-  /** One output frame from `frames` consecutive input frames (the middle one's neighbourhood). */
-  upscale(rgb: Uint8Array | readonly Uint8Array[], width: number, height: number): Promise<Uint8Array>;
+  /** Model runs per frame: the self-ensemble's transforms, a steps model's steps, else 1. */
+  readonly steps: number;
+  /** For the notice: `self-ensemble ×8`, `20 steps`. */
+  readonly stepsLabel?: string;
+  /**
+   * One output frame from `frames` consecutive input frames (the middle one's neighbourhood);
+   * `onStep` is awaited after each model run of a frame that takes several (1..steps).
+   */
+  upscale(rgb: Uint8Array | readonly Uint8Array[], width: number, height: number, onStep?: (step: number) => Promise<void> | void): Promise<Uint8Array>;
   release(): Promise<void>;
 }
 
@@ -64,6 +77,35 @@ async function loadOnCpu(modelPath: string, threads?: number): Promise<ort.Infer
 
 export async function createUpscaler(options: UpscalerOptions): Promise<Upscaler> {
   const { session, provider, fallbackReason } = await openSession(options.modelPath, options.device, options.threads);
+  const ensemble = options.ensemble ?? 1;
+  const layout = stepsLayout(session, options.modelPath, options.stepsSpec, options.steps);
+  if (layout) {
+    if (ensemble > 1) {
+      throw new UserError('self-ensemble (--tta, --ensemble) does not combine with a steps model', {
+        kind: 'usage',
+        file: options.modelPath,
+        tryMessage: `drop it: each of the model's ${layout.count} steps would run ${ensemble} times, and the steps already refine the picture`,
+      });
+    }
+    return {
+      scale: layout.scale,
+      frames: 1,
+      steps: layout.count,
+      stepsLabel: `${layout.count} step${layout.count === 1 ? '' : 's'}`,
+      provider,
+      fallbackReason,
+      upscale: stepsRunner(session, layout, options.modelPath, options.tileSize, options.overlap) as Upscaler['upscale'],
+      release: () => session.release(),
+    };
+  }
+  if (options.steps !== undefined) {
+    throw new UserError(`--steps ${options.steps} applies to a steps model; this one takes one image and runs once per frame`, {
+      kind: 'usage',
+      file: options.modelPath,
+      tryMessage: 'drop --steps (README, "Steps models", says what a steps model takes)',
+    });
+  }
+  const transforms = ensembleTransforms(ensemble);
   const inputName = session.inputNames[0];
   const outputName = session.outputNames[0];
   const channels = session.inputMetadata[0]?.isTensor ? session.inputMetadata[0].shape[1] : 3;
@@ -97,18 +139,53 @@ export async function createUpscaler(options: UpscalerOptions): Promise<Upscaler
     return joined;
   };
 
+  // Self-ensemble: the frame's float sum, and a tile's planes as read and as turned, kept from frame
+  // to frame (by size: a frame's tiles come in a few sizes).
+  let sum = new Float32Array(0);
+  const buffers = new Map<string, Float32Array<ArrayBuffer>>();
+  const buffer = (use: 'read' | 'turned', length: number): Float32Array<ArrayBuffer> => {
+    let found = buffers.get(`${use}:${length}`);
+    if (!found) buffers.set(`${use}:${length}`, (found = new Float32Array(length)));
+    return found;
+  };
+  const readTile = (input: Uint8Array | readonly Uint8Array[], width: number, tile: Tile): Float32Array =>
+    input instanceof Uint8Array ? extractTile(input, width, tile, buffer('read', 3 * tile.padWidth * tile.padHeight)) : tileInput(input, width, tile);
+
   return {
     scale: factor,
     frames,
+    steps: transforms.length,
+    stepsLabel: transforms.length > 1 ? `self-ensemble ×${transforms.length}` : undefined,
     provider,
     fallbackReason,
-    async upscale(input, width, height) {
+    async upscale(input, width, height, onStep) {
       const output = new Uint8Array(width * factor * height * factor * 3);
       const tiles: Tile[] = planTiles(width, height, options.tileSize, options.overlap);
-      for (const tile of tiles) {
-        const result = await runTile(tileInput(input, width, tile), tile.padWidth, tile.padHeight);
-        pasteTile(output, width * factor, result.data as Float32Array, tile, factor);
+      if (transforms.length === 1) {
+        for (const tile of tiles) {
+          const result = await runTile(tileInput(input, width, tile), tile.padWidth, tile.padHeight);
+          pasteTile(output, width * factor, result.data as Float32Array, tile, factor);
+        }
+        return output;
       }
+      if (sum.length !== output.length) sum = new Float32Array(output.length);
+      else sum.fill(0);
+      // One transform over every tile is one step: the step count a user sees is per frame.
+      for (const [k, transform] of transforms.entries()) {
+        for (const tile of tiles) {
+          const planes = readTile(input, width, tile);
+          let fed = planes;
+          if (transform.flipX || transform.flipY || transform.transpose) {
+            fed = buffer('turned', planes.length);
+            transformPlanes(planes, fed, 3 * frames, tile.padWidth, tile.padHeight, transform);
+          }
+          const [w, h] = transform.transpose ? [tile.padHeight, tile.padWidth] : [tile.padWidth, tile.padHeight];
+          const result = await runTile(fed, w, h);
+          accumulateTile(sum, width * factor, result.data as Float32Array, tile, factor, transform);
+        }
+        await onStep?.(k + 1);
+      }
+      averageInto(output, sum, transforms.length);
       return output;
     },
     release: () => session.release(),

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { extname, join, resolve } from 'node:path';
-import type { ModelKind, ResolvedModel, TileSpec } from '../domain.js';
+import type { ModelKind, ResolvedModel, StepsSpec, TileSpec } from '../domain.js';
 import { UserError } from './errors.js';
 import { MODELS_DIR } from './paths.js';
 
@@ -43,14 +43,16 @@ export function resolveModel(spec: string | undefined, dir: string = MODELS_DIR,
     if (!existsSync(path) || !statSync(path).isFile()) {
       throw new UserError('model file not found', { kind: 'usage', file: path, tryMessage: 'check the --model path' });
     }
-    return { name: path, path, tile: DEFAULT_TILE, origin: 'file' };
+    const steps = kind === 'upscale' ? readStepsManifest(path) : undefined;
+    return { name: path, path, tile: DEFAULT_TILE, origin: 'file', ...(steps ? { steps } : {}) };
   }
   const entry = loadManifest(dir).models.find((m) => m.name === name);
   if (!entry) {
     throw new UserError(`unknown model "${name}"`, { kind: 'usage', tryMessage: 'run "upframe models list" for the names, or pass a .onnx file' });
   }
   if (entry.kind !== kind) {
-    throw new UserError(`"${name}" is a${entry.kind === 'interpolate' ? 'n' : ''} ${entry.kind} model, not ${kind === 'interpolate' ? 'an' : 'a'} ${kind} one`, {
+    const article = (word: string) => (/^[aeiou]/.test(word) ? 'an' : 'a');
+    throw new UserError(`"${name}" is ${article(entry.kind)} ${entry.kind} model, not ${article(kind)} ${kind} one`, {
       kind: 'usage',
       tryMessage: 'run "upframe models list" to see each model\'s kind',
     });
@@ -73,4 +75,62 @@ export function verifyModels(dir: string = MODELS_DIR): Verification[] {
       ? { name: entry.name, ok: true, detail: `sha256 ${actual}` }
       : { name: entry.name, ok: false, detail: `sha256 ${actual} != manifest ${entry.sha256}` };
   });
+}
+
+/** The sidecar manifest of a model file: `<file>.onnx.json`. */
+export function stepsManifestPath(modelPath: string): string {
+  return `${modelPath}.json`;
+}
+
+const isWhole = (n: unknown, min: number): n is number => typeof n === 'number' && Number.isInteger(n) && n >= min;
+const isName = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
+
+/**
+ * A model file's sidecar, when there is one: `{ "kind": "steps", "inputs": { "image", "step",
+ * "source"? }, "output"?, "steps", "maxSteps"?, "schedule"?, "scale"? }` (README, "Steps models").
+ * Read here, in the orchestrator, so that bad values fail before any process starts; the host
+ * checks the inputs against the model itself.
+ */
+export function readStepsManifest(modelPath: string): StepsSpec | undefined {
+  const file = stepsManifestPath(modelPath);
+  if (!existsSync(file)) return undefined;
+  const invalid = (what: string) => new UserError(`invalid steps manifest: ${what}`, { kind: 'input', file, tryMessage: 'see README, "Steps models"' });
+  let raw: Record<string, unknown>;
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  } catch (error) {
+    throw invalid(`not JSON (${error instanceof Error ? error.message : String(error)})`);
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw invalid('not a JSON object');
+  if (raw.kind !== 'steps') throw invalid(`"kind" is ${JSON.stringify(raw.kind)}, expected "steps"`);
+  const inputs = raw.inputs as Record<string, unknown> | undefined;
+  if (!inputs || !isName(inputs.image) || !isName(inputs.step)) throw invalid('"inputs" needs "image" and "step": the model\'s input names');
+  if (inputs.source !== undefined && !isName(inputs.source)) throw invalid('"inputs.source" must be an input name');
+  if (raw.output !== undefined && !isName(raw.output)) throw invalid('"output" must be an output name');
+  const scale = raw.scale ?? 1;
+  if (!isWhole(scale, 1) || scale > 8) throw invalid('"scale" must be an integer from 1 to 8');
+  const schedule = raw.schedule as unknown;
+  let listed: number | undefined;
+  if (Array.isArray(schedule)) {
+    if (schedule.length === 0 || !schedule.every((v) => typeof v === 'number' && Number.isFinite(v))) throw invalid('"schedule" must be a non-empty list of numbers');
+    listed = schedule.length;
+  } else if (schedule !== undefined) {
+    const range = schedule as Record<string, unknown>;
+    if (typeof range !== 'object' || range === null || !Number.isFinite(range.from) || !Number.isFinite(range.to)) {
+      throw invalid('"schedule" must be a list of numbers or { "from": a, "to": b }');
+    }
+  }
+  const steps = raw.steps ?? listed;
+  if (!isWhole(steps, 1)) throw invalid('"steps" must be an integer of at least 1');
+  const maxSteps = raw.maxSteps ?? listed ?? steps;
+  if (!isWhole(maxSteps, steps)) throw invalid(`"maxSteps" must be an integer of at least "steps" (${steps})`);
+  if (listed !== undefined && maxSteps > listed) throw invalid(`"maxSteps" is ${maxSteps} but the schedule lists ${listed} values`);
+  return {
+    steps,
+    maxSteps,
+    ...(schedule === undefined ? {} : { schedule: Array.isArray(schedule) ? (schedule as number[]) : { from: Number((schedule as { from: number }).from), to: Number((schedule as { to: number }).to) } }),
+    inputs: { image: inputs.image, step: inputs.step, ...(inputs.source === undefined ? {} : { source: inputs.source as string }) },
+    ...(raw.output === undefined ? {} : { output: raw.output as string }),
+    scale,
+  };
 }

@@ -1,5 +1,6 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
 import type { InspectionEvent, StateValue } from 'xstate';
+import type { Progress } from '../domain.js';
 
 export interface Transition {
   readonly seq: number;
@@ -8,6 +9,11 @@ export interface Transition {
   readonly from: string | null;
   readonly to: string;
   readonly event: string;
+  /**
+   * The actor's progress when it changed state, for frames of several model runs (self-ensemble, a
+   * steps model): a stage entering `cancelling` says which frame and step were running.
+   */
+  readonly progress?: Progress;
 }
 
 export function statePath(value: StateValue): string {
@@ -23,7 +29,7 @@ export function observeTransitions(onTransition: (transition: Transition) => voi
   let seq = 0;
   return (inspection) => {
     if (inspection.type !== '@xstate.snapshot') return;
-    const snapshot = inspection.snapshot as { value?: StateValue };
+    const snapshot = inspection.snapshot as { value?: StateValue; context?: { progress?: Progress } };
     if (snapshot.value === undefined) return;
     const to = statePath(snapshot.value);
     const key = inspection.actorRef.sessionId;
@@ -31,6 +37,7 @@ export function observeTransitions(onTransition: (transition: Transition) => voi
     if (from === to) return;
     last.set(key, to);
     const id = (inspection.actorRef as { id?: string }).id ?? key;
+    const progress = snapshot.context?.progress;
     onTransition({
       seq: ++seq,
       time: Date.now(),
@@ -38,6 +45,7 @@ export function observeTransitions(onTransition: (transition: Transition) => voi
       from,
       to,
       event: inspection.event.type,
+      ...(progress?.steps !== undefined && progress.steps > 1 ? { progress } : {}),
     });
   };
 }

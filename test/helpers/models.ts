@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FLOAT, encodeModel, floatTensor, int64Tensor, node, tensorValueInfo } from '../../scripts/ncnn/onnx.js';
+import { FLOAT, INT64, encodeModel, floatTensor, int64Tensor, node, tensorValueInfo } from '../../scripts/ncnn/onnx.js';
 
 function io(scale: number) {
   return {
@@ -102,4 +102,89 @@ export function temporalMeanModel(dir: string): string {
     outputs: [tensorValueInfo('output', FLOAT, [1, 3, 'height', 'width'])],
   }));
   return path;
+}
+
+export interface StepsModelOptions {
+  /** `float32`: α = t; `int64`: α = (t + 1) / 8. */
+  readonly stepType?: 'float32' | 'int64';
+  /** The step input's shape: a scalar [] or [1]. */
+  readonly stepShape?: [] | [1];
+  /** Matrix products per run, as in {@link slowModel}: 600 take seconds. */
+  readonly slow?: number;
+  /** With a `source` input: the target is 1 − the source enlarged ×2; else a fixed colour. */
+  readonly source?: boolean;
+  /** The sidecar manifest written beside the model (`<file>.json`); none when undefined. */
+  readonly manifest?: Record<string, unknown>;
+  readonly name?: string;
+}
+
+/** The colour the plain steps model pulls every pixel towards. */
+export const STEPS_TARGET = [0.9, 0.2, 0.6] as const;
+
+/**
+ * An iterative "steps" model: x ← x + (target − x)·α per run, α from the step input, so N runs give
+ * target + (x₀ − target)·Π(1 − αₖ), computable exactly in float32 (see {@link stepsReference}).
+ * Inputs `x` (the image) and `t` (the step), optionally `source`; output `y`.
+ */
+export function stepsModel(dir: string, options: StepsModelOptions = {}): string {
+  const stepType = options.stepType ?? 'float32';
+  const path = join(dir, `${options.name ?? `steps-${stepType}${options.source ? '-source' : ''}${options.slow ? `-slow${options.slow}` : ''}`}.onnx`);
+  const nodes = [];
+  const initializers = [];
+  if (stepType === 'int64') {
+    nodes.push(node('Cast', 'cast', ['t'], ['tf'], { to: FLOAT }), node('Add', 'plus1', ['tf', 'one'], ['t1']), node('Mul', 'eighth', ['t1', 'k8'], ['alpha']));
+    initializers.push(floatTensor('one', [1], new Float32Array([1])), floatTensor('k8', [1], new Float32Array([0.125])));
+  } else {
+    nodes.push(node('Identity', 'alpha', ['t'], ['alpha']));
+  }
+  if (options.source) {
+    nodes.push(
+      node('Resize', 'up', ['source', '', 'scales'], ['up'], { mode: 'nearest', coordinate_transformation_mode: 'asymmetric', nearest_mode: 'floor' }),
+      node('Sub', 'invert', ['ones', 'up'], ['target']),
+    );
+    initializers.push(floatTensor('scales', [4], new Float32Array([1, 1, 2, 2])), floatTensor('ones', [1], new Float32Array([1])));
+  } else {
+    initializers.push(floatTensor('target', [1, 3, 1, 1], new Float32Array(STEPS_TARGET)));
+  }
+  const last = options.slow ? 'moved' : 'y';
+  nodes.push(node('Sub', 'd', ['target', 'x'], ['d']), node('Mul', 'm', ['d', 'alpha'], ['m']), node('Add', 'next', ['x', 'm'], [last]));
+  if (options.slow) {
+    const n = 1024;
+    initializers.push(floatTensor('mat', [n, n], new Float32Array(n * n).fill(1 / n)), floatTensor('zero', [1], new Float32Array([0])));
+    nodes.push(node('ReduceMean', 'seed', ['x'], ['k'], { keepdims: 0 }), node('Mul', 'seeded', ['mat', 'k'], ['m0']));
+    let previous = 'm0';
+    for (let i = 0; i < options.slow; i++) {
+      nodes.push(node('MatMul', `mm${i}`, [previous, 'mat'], [`p${i}`]));
+      previous = `p${i}`;
+    }
+    nodes.push(node('ReduceSum', 'sum', [previous], ['s'], { keepdims: 0 }), node('Mul', 'zeroed', ['s', 'zero'], ['z']), node('Add', 'add', ['moved', 'z'], ['y']));
+  }
+  const image = (name: string, h = 'height', w = 'width') => tensorValueInfo(name, FLOAT, [1, 3, h, w]);
+  const inputs = [image('x'), tensorValueInfo('t', stepType === 'int64' ? INT64 : FLOAT, options.stepShape ?? [])];
+  if (options.source) inputs.push(image('source', 'source_height', 'source_width'));
+  writeFileSync(path, encodeModel({ graphName: 'steps', docString: 'test', nodes, initializers, inputs, outputs: [image('y')] }));
+  if (options.manifest) writeFileSync(`${path}.json`, JSON.stringify(options.manifest));
+  return path;
+}
+
+/**
+ * What {@link stepsModel} gives for one rgb24 frame after the runs with these α, emulating each float32
+ * operation: the pixel's start x₀ (the frame, or with `source` the frame enlarged ×2) and target.
+ */
+export function stepsReference(rgb: Uint8Array, width: number, height: number, alphas: readonly number[], source = false): Uint8Array {
+  const f = Math.fround;
+  const scale = source ? 2 : 1;
+  const out = new Uint8Array(width * scale * height * scale * 3);
+  for (let y = 0; y < height * scale; y++) {
+    for (let x = 0; x < width * scale; x++) {
+      for (let c = 0; c < 3; c++) {
+        const s = f(rgb[(Math.floor(y / scale) * width + Math.floor(x / scale)) * 3 + c] / 255);
+        const target = source ? f(1 - s) : f(STEPS_TARGET[c]);
+        let v = s;
+        for (const alpha of alphas) v = f(v + f(f(target - v) * f(alpha)));
+        out[(y * width * scale + x) * 3 + c] = Math.min(255, Math.max(0, Math.round(v * 255)));
+      }
+    }
+  }
+  return out;
 }

@@ -46,3 +46,22 @@ describe('run options → start request', () => {
     expect(formRequest({ input: batch.items[0].input, output: '', scale: 'model', model: '', device: 'auto' }, base, batch)).toBe(batch);
   });
 });
+
+describe('self-ensemble and steps options', () => {
+  it('--tta is --ensemble 8; --ensemble 2|4|8; --steps N', () => {
+    expect(jobOptions({ tta: true }).ensemble).toBe(8);
+    expect(jobOptions({ ensemble: '4' }).ensemble).toBe(4);
+    expect(jobOptions({}).ensemble).toBeUndefined();
+    expect(jobOptions({ steps: '20' }).steps).toBe(20);
+  });
+
+  it('refuses, in one line, what cannot run', () => {
+    expect(() => jobOptions({ ensemble: '3' })).toThrow(/--ensemble expects 2 or 4 or 8, got "3"/);
+    expect(() => jobOptions({ tta: true, ensemble: '8' })).toThrow(/--tta and --ensemble both set the self-ensemble/);
+    expect(() => jobOptions({ steps: '0' })).toThrow(/--steps expects an integer from 1 to 10000, got "0"/);
+    expect(() => jobOptions({ tta: true, scale: '1', interpolate: '2' })).toThrow(/--scale 1 runs no upscale model/);
+    expect(() => jobOptions({ steps: '4', scale: '1', fps: '60' })).toThrow(/--steps 4 sets a steps upscale model's runs, and --scale 1 runs no upscale model/);
+    const base = jobOptions({ tta: true });
+    expect(() => formRequest({ input: 'in.mp4', output: 'o.mkv', scale: '1', model: '', device: 'auto' }, { ...base, interpolate: 2 })).toThrow(/--scale 1 runs no upscale model/);
+  });
+});
