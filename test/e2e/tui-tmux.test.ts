@@ -8,6 +8,8 @@ import { BIN } from '../helpers/cli.js';
 import { jobDirs, markedProcesses, partialFiles, waitUntil } from '../helpers/invariants.js';
 import { makeClip } from '../helpers/media.js';
 import { nearestModel, slowModel } from '../helpers/models.js';
+import { paneBox } from '../../src/cli/tui-previews.js';
+import { fitSize } from '../../src/tui/picture.js';
 
 const dir = scratchDir();
 const tempRoot = join(scratchDir('upframe-tmux-tmp-'), 'tmp');
@@ -186,5 +188,73 @@ describe('the TUI in a real terminal (tmux)', () => {
     await press('q');
     expect(await waitUntil(() => existsSync(codeFile), 10_000)).toBe(true);
     expect(readFileSync(codeFile, 'utf8').trim()).toBe('0');
+  });
+});
+
+describe('the preview pane (v) in a real terminal (tmux)', () => {
+  const pane = `${session}-pane`;
+  const paneMarker = `${marker}-pane`;
+  // 4 fps: a picture every 2 frames; the model takes about a second a frame, so pictures keep coming.
+  const slowClip = makeClip(dir, 'slow4.mp4', { size: '64x48', seconds: 30, rate: '4' });
+  const steadyModel = slowModel(dir, 60);
+  const paneScreen = (colours = false): string => tmux('capture-pane', '-p', ...(colours ? ['-e'] : []), '-t', pane);
+  const pictureRows = (text: string): string[] => text.split('\n').filter((line) => line.includes('▀'));
+  const seeOnPane = async (pattern: RegExp, timeoutMs = 30_000): Promise<string> => {
+    const seen = await waitUntil(() => pattern.test(paneScreen()), timeoutMs, 50);
+    if (!seen) throw new Error(`never saw ${pattern} on screen:\n${paneScreen()}`);
+    return paneScreen();
+  };
+
+  afterAll(() => {
+    try {
+      execFileSync('tmux', ['kill-session', '-t', pane], { stdio: 'ignore' });
+    } catch {
+      // gone
+    }
+  });
+
+  it('v shows source and output as half-block rows of the right size within 2 s, they change while the job runs, v closes them', async () => {
+    const command = [
+      'exec', 'env', '-u', 'CI', '-u', 'NO_COLOR', `${RUN_MARKER_ENV}=${paneMarker}`, process.execPath, BIN, 'tui', slowClip, '-o', join(dir, 'pane.mp4'),
+      '--model', steadyModel, '--temp-dir', tempRoot, '--start',
+    ].map((part) => `'${part}'`).join(' ');
+    tmux('new-session', '-d', '-s', pane, '-x', '110', '-y', '32', command);
+    await seeOnPane(/frames [1-9]\d*\/120/);
+    await new Promise((r) => setTimeout(r, 200));
+    const opened = Date.now();
+    tmux('send-keys', '-t', pane, 'v');
+    const shown = await seeOnPane(/▀/, 2000);
+    expect(Date.now() - opened).toBeLessThan(2000);
+    // 110 columns: each picture in 54 cells by 16 rows; 64×48 (and its ×2 output) fits as 42×32 pixels: 16 rows of 42.
+    const { maxWidth, maxRows } = paneBox(110, 32);
+    const size = fitSize(64, 48, maxWidth, maxRows * 2);
+    const rows = pictureRows(shown);
+    expect(rows).toHaveLength(Math.ceil(size.height / 2));
+    for (const row of rows) expect(row).toMatch(new RegExp(`^▀{${size.width}}  ▀{${size.width}}\\s*$`));
+    expect(shown).toMatch(/source · frame \d+ +output · frame \d+/);
+    expect(shown).toMatch(/v preview/);
+
+    const first = pictureRows(paneScreen(true)).join('\n');
+    expect(await waitUntil(() => pictureRows(paneScreen(true)).join('\n') !== first, 20_000, 200)).toBe(true);
+    expect(paneScreen()).toMatch(/c Cancel/);
+
+    tmux('send-keys', '-t', pane, 'v');
+    expect(await waitUntil(() => pictureRows(paneScreen()).length === 0, 2000)).toBe(true);
+    expect(paneScreen()).toMatch(/c Cancel/);
+  });
+
+  it('cancel with the pane open: as fast and clean as without it', async () => {
+    tmux('send-keys', '-t', pane, 'v');
+    await seeOnPane(/▀/, 2000);
+    const before = Date.now();
+    tmux('send-keys', '-t', pane, 'c');
+    const after = await seeOnPane(/Last run: cancelled/, 5000);
+    expect(Date.now() - before).toBeLessThan(3000);
+    expect(pictureRows(after)).toEqual([]);
+    expect(after).toMatch(/Enter Start/);
+    expect(describeProcesses(markedProcesses(paneMarker))).toBe('');
+    expect(jobDirs(tempRoot)).toEqual([]);
+    expect(partialFiles(join(dir, 'pane.mp4'))).toEqual([]);
+    tmux('send-keys', '-t', pane, 'Escape');
   });
 });
