@@ -19,6 +19,9 @@ function addRunOptions(command: Command): Command {
     .option('--scene-threshold <x>', "scene score (0..1, ffmpeg's scale, default 0.3) above which a frame pair is a cut")
     .addOption(new Option('--device <device>', 'execution provider').choices(['auto', 'cpu', 'cuda']).default('auto'))
     .option('--tile <n>', 'tile size in input pixels (0 = whole frame)')
+    .option('--tta', 'self-ensemble: average the upscale model over 8 flips/rotations of each frame (= --ensemble 8; 8× the time)')
+    .option('--ensemble <n>', 'self-ensemble of 2, 4 or 8 transforms (2: 0°/180°; 4: the four rotations; 8: and their mirror images)')
+    .option('--steps <n>', "a steps model's runs per frame (default: its manifest's)")
     .option('--crf <n>', 'encoder quality (lower is better)')
     .option('--overwrite', 'replace an existing output')
     .option('--fail-fast', 'stop a batch at its first failed item (running ones finish)')
@@ -35,6 +38,15 @@ function addRunOptions(command: Command): Command {
     .option('--json', 'NDJSON events on stdout')
     .option('--trace <file.jsonl>', 'write every state transition as JSON lines')
     .option('--inspect', 'watch the statecharts live: the TUI panel open, or transitions on stderr');
+}
+
+const QUEUE_FLAGS = '--queue <redis://host:port[/db]>';
+const QUEUE_HELP = 'submit the batch to a BullMQ queue over Redis and follow it (workers: upframe worker)';
+
+/** The queue code (BullMQ, ioredis) is loaded only when a command names a queue. */
+async function queueCommand(kind: 'run' | 'tui', inputs: string[], flags: RunFlags & { queue: string; start?: boolean }): Promise<number> {
+  const { queueRunCommand, queueTuiCommand } = await import('./cli/queue-run.js');
+  return kind === 'run' ? queueRunCommand(inputs, flags) : queueTuiCommand(inputs, flags);
 }
 
 async function tuiCommand(inputs: string[], flags: RunFlags & { start?: boolean }): Promise<number> {
@@ -66,9 +78,16 @@ function program(setExit: (code: number) => void): Command {
 
   addRunOptions(root.command('tui', { isDefault: true }).description('interactive TUI (idle form; run, cancel, run again)').argument('[inputs...]'))
     .option('--start', 'start at once with the inputs given')
-    .action((inputs: string[], flags) => run(tuiCommand(inputs, flags)));
+    .option(QUEUE_FLAGS, `${QUEUE_HELP}; with no inputs, follow the newest unfinished batch`)
+    .action((inputs: string[], flags) => run(flags.queue ? queueCommand('tui', inputs, flags) : tuiCommand(inputs, flags)));
   addRunOptions(root.command('run').description('one-shot: TUI in a terminal, plain lines when piped').argument('<inputs...>'))
-    .action((inputs: string[], flags: RunFlags) => run(runCommand(inputs, flags)));
+    .option(QUEUE_FLAGS, QUEUE_HELP)
+    .action((inputs: string[], flags: RunFlags) => run(flags.queue ? queueCommand('run', inputs, { ...flags, queue: flags.queue }) : runCommand(inputs, flags)));
+  addRunOptions(root.command('preview').description('one frame through the chain a run would use, as PNG; without -o shown in the terminal').argument('<input>'))
+    .option('--at <time>', 'the frame shown at this time (seconds, or h:mm:ss.s); default the middle frame')
+    .option('--frame <n>', 'this output frame (from 0; with interpolation, of the output)')
+    .option('--compare', 'before | after: the source frame enlarged by nearest neighbour beside the result')
+    .action(async (input: string, flags) => run((await import('./cli/preview.js')).previewCommand(input, flags)));
   root.command('demo').description('make a sample clip and upscale it with the bundled model').option('--json').action((flags) => run(demoCommand(flags)));
   root
     .command('inspect')
@@ -80,7 +99,35 @@ function program(setExit: (code: number) => void): Command {
   models.command('list').action(() => run(modelsList()));
   models.command('verify').action(() => run(modelsVerify()));
   models.command('import').argument('<file>').option('--kind <kind>').action(() => run(modelsImport()));
-  root.command('doctor').description('ffmpeg, onnxruntime providers, GPU, models, temp dir').option('--json').action((flags) => run(doctorCommand(flags)));
+  root
+    .command('doctor')
+    .description('ffmpeg, onnxruntime providers, GPU, models, temp dir')
+    .option('--json')
+    .option('--queue <redis://host:port[/db]>', 'check the queue instead: the connection, the workers seen, unfinished batches')
+    .action(async (flags: { json?: boolean; queue?: string }) =>
+      run(flags.queue ? (await import('./queue/doctor.js')).queueDoctorCommand({ ...flags, queue: flags.queue }) : doctorCommand(flags)),
+    );
+  root
+    .command('worker')
+    .description('take items from a queue and run them here (Ctrl-C: stop, handing running items back)')
+    .requiredOption('--queue <redis://host:port[/db]>', 'the queue (a Redis server every worker and submitter reaches)')
+    .option('--name <name>', 'this worker, as submitters and doctor show it (default <host>-<pid>)')
+    .addOption(new Option('--device <device>', 'execution provider for every item here (default: the submitter\'s)').choices(['auto', 'cpu', 'cuda']))
+    .option('--jobs <n>', 'items run here at once (default 1)')
+    .option('--temp-dir <dir>', 'work directory root here (default: the submitter\'s --temp-dir if it gave one, else $UPFRAME_TMPDIR or <tmp>/upframe)')
+    .option('--json', 'NDJSON events on stdout')
+    .option('--trace <file.jsonl>', 'write every state transition as JSON lines')
+    .option('--inspect', 'watch the statecharts live')
+    .action(async (flags) => run((await import('./cli/worker.js')).workerCommand(flags)));
+  root
+    .command('status')
+    .description('batches on a queue; follow one (the newest unfinished, or BATCH) as its submitter would')
+    .argument('[batch]')
+    .requiredOption('--queue <redis://host:port[/db]>', 'the queue')
+    .option('--json', 'NDJSON on stdout')
+    .option('--list', 'list only, follow nothing')
+    .option('--cancel', 'cancel the batch followed')
+    .action(async (batch: string | undefined, flags) => run((await import('./cli/status.js')).statusCommand(batch, flags)));
   return root;
 }
 

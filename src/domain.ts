@@ -40,6 +40,12 @@ export interface Progress {
   /** Segments done (the current one's index) and their count, when the video is cut in several. */
   readonly segment?: number;
   readonly segments?: number;
+  /**
+   * When a frame takes several model runs (self-ensemble, a steps model): the runs done in the frame
+   * being computed (frame `done + 1`, 0..steps) and their count per frame. Absent for one run a frame.
+   */
+  readonly step?: number;
+  readonly steps?: number;
 }
 
 export interface JobOptions {
@@ -71,6 +77,28 @@ export interface JobOptions {
   readonly crf?: number;
   readonly overwrite: boolean;
   readonly tempRoot: string;
+  /** Self-ensemble (`--ensemble N`, `--tta` = 8): the upscale model runs on N flips/rotations of each frame, averaged. */
+  readonly ensemble?: 2 | 4 | 8;
+  /** A steps model's model runs per frame (`--steps N`), instead of its manifest's count. */
+  readonly steps?: number;
+  /**
+   * `upframe preview`: one output frame through the same chain, written as PNG instead of a video.
+   * `frame` (an output frame index) or `atSec` (a time), else the middle frame; `compare`: the
+   * source frame (enlarged by nearest neighbour) beside it.
+   */
+  readonly preview?: PreviewOptions;
+  /**
+   * While processing, the decoder and the encoder also write small images of the frames they pass,
+   * now and then, into the job folder (the TUI's preview pane reads them), each fitting this box in
+   * pixels. Headless runs leave it unset and write none.
+   */
+  readonly previews?: { readonly width: number; readonly height: number };
+}
+
+export interface PreviewOptions {
+  readonly frame?: number;
+  readonly atSec?: number;
+  readonly compare: boolean;
 }
 
 export interface JobSpec {
@@ -123,6 +151,31 @@ export interface ResolvedModel {
   readonly sha256?: string;
   readonly tile: TileSpec;
   readonly origin: 'bundled' | 'file';
+  /** A steps model, from its sidecar manifest (`model.onnx.json`, kind `steps`). */
+  readonly steps?: StepsSpec;
+}
+
+/**
+ * A steps (iterative) model: per frame the host runs it `steps` times, each run's output image the
+ * next run's `image` input; `step` gets the schedule's value for the run. README, "Steps models".
+ */
+export interface StepsSpec {
+  /** Runs per frame unless `--steps` says otherwise. */
+  readonly steps: number;
+  /** The most `--steps` may ask for. */
+  readonly maxSteps: number;
+  /**
+   * The `step` input's value per run: absent, the run's index (0, 1, …); a list, the values of a run of
+   * `maxSteps` runs (a shorter run takes them evenly spaced, first and last kept); a range, N values
+   * evenly from `from` to `to`.
+   */
+  readonly schedule?: readonly number[] | { readonly from: number; readonly to: number };
+  /** ONNX input names: the current image, the step, and optionally the source frame (low-resolution conditioning). */
+  readonly inputs: { readonly image: string; readonly step: string; readonly source?: string };
+  /** ONNX output name; default the model's first output. */
+  readonly output?: string;
+  /** The image's size over the source frame's: the first image is the frame enlarged by nearest neighbour. */
+  readonly scale: number;
 }
 
 export interface InterpolationPlan {
@@ -137,6 +190,8 @@ export interface ProbeResult {
   readonly steps: readonly HostStep[];
   readonly model?: ResolvedModel;
   readonly interpolation?: InterpolationPlan;
+  /** A preview job: the one output frame to make, resolved from the options and checked against the output's length. */
+  readonly preview?: { readonly frame: number; readonly compare: boolean };
 }
 
 export interface Scene {
@@ -159,6 +214,8 @@ export interface ProcessResult {
   readonly rate: Rate;
   /** The --resume folder to remove once the output is in place. */
   readonly resumeDir?: string;
+  /** A preview job: its one frame (the only segment), and for `compare` the source frame it comes from, as PNG. */
+  readonly preview?: { readonly frame: number; readonly sourceFrame: number; readonly compare: boolean; readonly sourceFile?: string };
 }
 
 /** What each stage's work is handed by the job. */

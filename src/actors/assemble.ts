@@ -1,33 +1,71 @@
-import { writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
-import type { AssembleWork } from '../domain.js';
+import type { AssembleWork, ProcessResult } from '../domain.js';
 import { removeStore } from '../services/checkpoints.js';
+import { freeBytes, isNoSpace, notEnoughSpace } from '../services/disk-space.js';
 import { concatList, containerFor, droppedSubtitles, finalArgs } from '../services/ffmpeg/args.js';
 import { onProgressFrames } from '../services/ffmpeg/progress.js';
 import { ffmpegBinaries } from '../services/ffmpeg/resolve.js';
+import { sweepStaleLocks } from '../services/output-lock.js';
 import { endingOf, toolFailure } from '../services/tool-failure.js';
-import { commitOutput, partialPath, removeIfExists } from '../services/workdir.js';
-import { defineWork } from './work.js';
+import { verifyWritten, type WrittenFile } from '../services/verify-output.js';
+import { commitOutput, partialPath, removeIfExists, sweepStalePartials } from '../services/workdir.js';
+import { writePreview } from './preview.js';
+import { readBackFrames } from './read-back.js';
+import { defineWork, type WorkScope } from './work.js';
 
 export interface AssembleResult {
   readonly output: string;
 }
 
+/** Says what it removed: partial files and locks left in the output's folder by runs that are gone. */
+function sweepOutputFolder(scope: WorkScope, folder: string): void {
+  const removed = [...sweepStalePartials(folder), ...sweepStaleLocks(folder)];
+  if (removed.length === 0) return;
+  scope.notice(`removed ${removed.length} file(s) left in ${folder} by upframe runs that ended: ${removed.map((path) => basename(path)).join(', ')}`);
+}
+
+/** The segments' size on disk: the most the output could need when nothing else tells. */
+function segmentBytes(processed: ProcessResult): number {
+  return processed.segments.reduce((sum, segment) => {
+    try {
+      return sum + statSync(segment.file).size;
+    } catch {
+      return sum;
+    }
+  }, 0);
+}
+
+async function readBack(scope: WorkScope, file: string): Promise<WrittenFile> {
+  const frames = await readBackFrames(scope, file);
+  return frames === undefined ? { opened: false, frames: 0 } : { opened: true, frames };
+}
+
 /**
  * Joins the lossless segments, encodes them once for the container with the input's audio and
- * subtitles into `<dest>.upframe-partial-<id>`, then renames it into place.
+ * subtitles into a partial file beside the destination, reads it back, then renames it into place.
+ * ffmpeg's exit code alone does not prove the file whole: on a full disk ffmpeg 5.1 exits 0 with an
+ * mp4 lacking its index or an mkv cut short, so nothing is committed unless ffprobe finds every frame.
  */
 export const assembleWork = defineWork<AssembleWork, AssembleResult>('assemble', async (work, scope) => {
   scope.started();
   const output = resolve(work.output);
   const partial = partialPath(output, work.id);
   const { processed } = work;
+  sweepOutputFolder(scope, dirname(output));
   scope.onRelease(() => removeIfExists(partial));
+  // `upframe preview`: one frame as PNG instead of a video (actors/preview.ts).
+  if (processed.preview) return writePreview(scope, work, partial, output);
   const dropped = droppedSubtitles(containerFor(output), work.media);
   if (dropped > 0) scope.notice(`${dropped} bitmap subtitle stream(s) cannot go into ${containerFor(output)}: left out (write .mkv to keep them)`);
   const list = join(work.jobDir, 'segments.txt');
-  writeFileSync(list, concatList(processed.segments, processed.rate));
+  try {
+    writeFileSync(list, concatList(processed.segments, processed.rate));
+  } catch (cause) {
+    if (isNoSpace(cause)) throw notEnoughSpace(work.jobDir, undefined, freeBytes(work.jobDir), { written: 'the list of segments', elsewhere: 'another --temp-dir' });
+    throw cause;
+  }
   const encode = {
     container: containerFor(output),
     frameWidth: processed.frameWidth,
@@ -43,11 +81,25 @@ export const assembleWork = defineWork<AssembleWork, AssembleResult>('assemble',
     role: 'mux',
     stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
   });
-  onProgressFrames(ffmpeg.child.stdio[3] as Readable, (frame) => scope.progress(Math.min(frame, processed.frames), processed.frames));
+  let encodedFrames = 0;
+  onProgressFrames(ffmpeg.child.stdio[3] as Readable, (frame) => {
+    encodedFrames = Math.max(encodedFrames, frame);
+    scope.progress(Math.min(frame, processed.frames), processed.frames);
+  });
   const ending = await endingOf(ffmpeg);
-  if (ending.exit.code !== 0) throw toolFailure('writing the output failed', 'ffmpeg', ending, { kind: 'runtime', file: output });
+  const report = { file: partial, output, plannedFrames: processed.frames, encodedFrames, stderr: ending.stderr, fallbackBytes: segmentBytes(processed) };
+  if (ending.exit.code !== 0 && !isNoSpace(ending.stderr)) throw toolFailure('writing the output failed', 'ffmpeg', ending, { kind: 'runtime', file: output });
+  verifyWritten({ ...report, written: ending.exit.code === 0 ? await readBack(scope, partial) : { opened: false, frames: 0 } });
   scope.progress(processed.frames, processed.frames);
-  scope.commit(() => commitOutput(partial, output, work.options.overwrite));
+  scope.commit(() => {
+    try {
+      commitOutput(partial, output, work.options.overwrite);
+    } catch (cause) {
+      // A link or rename needs no data blocks, but a full folder may have no room for one more name.
+      if (isNoSpace(cause)) throw notEnoughSpace(dirname(output), undefined, freeBytes(dirname(output)));
+      throw cause;
+    }
+  });
   // The output is in place: checkpoints kept for --resume have served.
   if (processed.resumeDir) removeStore(processed.resumeDir);
   return { output };

@@ -20,6 +20,8 @@ export interface Host {
   readonly finished: Promise<number>;
   /** Called with the host's running count of frames written. */
   onFrames(listener: (frames: number) => void): void;
+  /** Called after each model run of a frame that takes several: frames written before it, runs done in it. */
+  onSteps(listener: (frame: number, step: number) => void): void;
 }
 
 /** What flows out of the chain: frame size and rate, and the size the user asked for. */
@@ -37,6 +39,8 @@ export interface Chain {
   readonly geometry: Geometry;
   /** A temporal upscale model's reach on each side of a frame. */
   readonly radius: number;
+  /** Model runs per output frame of the last host (self-ensemble, a steps model); 1 otherwise. */
+  readonly frameSteps: number;
 }
 
 function hostFailure(step: HostStep, message: HostError | undefined, stderr: string, exit: Parameters<typeof describeExit>[0]): UserError {
@@ -56,13 +60,15 @@ function startHost(scope: WorkScope, step: HostStep, config: object, stdin: 'pip
   let failure: HostError | undefined;
   let framesDone = 0;
   let onFrames: (frames: number) => void = () => undefined;
+  let onSteps: (frame: number, step: number) => void = () => undefined;
   const ready = new Promise<Ready>((resolveReady, reject) => {
     owned.child.on('message', (message: HostMessage) => {
       if (message.type === 'ready') resolveReady(message);
       else if (message.type === 'frame') {
         framesDone = message.done;
         onFrames(message.done);
-      } else if (message.type === 'error') failure = message;
+      } else if (message.type === 'step') onSteps(message.frame, message.step);
+      else if (message.type === 'error') failure = message;
     });
     void owned.exited.then(async (exit) => reject(hostFailure(step, failure, await stderr, exit)));
   });
@@ -76,7 +82,7 @@ function startHost(scope: WorkScope, step: HostStep, config: object, stdin: 'pip
   // Awaited later, or never when loading fails first: either way its rejection is accounted for.
   finished.catch(() => undefined);
   ready.catch(() => undefined);
-  return { owned, ready, finished, onFrames: (listener) => (onFrames = listener) };
+  return { owned, ready, finished, onFrames: (listener) => (onFrames = listener), onSteps: (listener) => (onSteps = listener) };
 }
 
 function outputScale(requested: number | undefined, modelScale: number, model: string): number {
@@ -111,6 +117,9 @@ const STEPS: { readonly [S in HostStep]: StepSpec } = {
       modelPath: plan.model!.path, device: options.device, tileSize: options.tile ?? plan.model!.tile.defaultSize, overlap: plan.model!.tile.overlap,
       scale: plan.model!.scale, width: geometry.width, height: geometry.height, frameCount: plan.media.frameCount, awaitSegment: true,
       threads: threadsPerHost(options),
+      ...(options.ensemble ? { ensemble: options.ensemble } : {}),
+      ...(plan.model!.steps ? { stepsSpec: plan.model!.steps } : {}),
+      ...(options.steps !== undefined ? { steps: options.steps } : {}),
     }),
     loaded: ({ plan, options }, geometry, ready) => {
       const model = plan.model!;
@@ -123,7 +132,7 @@ const STEPS: { readonly [S in HostStep]: StepSpec } = {
       return {
         geometry: { ...geometry, width: geometry.width * factor, height: geometry.height * factor, outWidth: geometry.outWidth * scale, outHeight: geometry.outHeight * scale },
         radius,
-        notice: `${model.origin === 'file' ? 'model' : model.name} ×${factor}${radius > 0 ? `, ${ready.frames} frames in` : ''} on ${ready.provider}`,
+        notice: `${model.origin === 'file' ? 'model' : model.name} ×${factor}${radius > 0 ? `, ${ready.frames} frames in` : ''}${ready.stepsLabel ? `, ${ready.stepsLabel}` : ''} on ${ready.provider}`,
       };
     },
   },
@@ -153,6 +162,7 @@ export async function startChain(scope: WorkScope, work: ProcessWork, reportNoti
   const { media } = work.plan;
   let geometry: Geometry = { width: media.width, height: media.height, rate: media.frameRate, outWidth: media.width, outHeight: media.height };
   let radius = 0;
+  let frameSteps = 1;
   const hosts: Host[] = [];
   const notice = (message: string) => reportNotices && scope.notice(message);
   for (const step of work.plan.steps) {
@@ -167,8 +177,10 @@ export async function startChain(scope: WorkScope, work: ProcessWork, reportNoti
     notice(loaded.notice);
     geometry = loaded.geometry;
     radius = Math.max(radius, loaded.radius);
+    // Progress counts the last host's frames: its runs per frame are the steps a user sees.
+    frameSteps = ready.steps ?? 1;
   }
-  return { hosts, steps: work.plan.steps, geometry, radius };
+  return { hosts, steps: work.plan.steps, geometry, radius, frameSteps };
 }
 
 /** Kills a chain that served only to plan (every segment was already there). */
@@ -179,6 +191,7 @@ export async function stopChain(chain: Chain): Promise<void> {
 
 /** Output frames of a segment: its source frames, or with interpolation the output slots in its time span. */
 export function outputRange(plan: ProbeResult, segment: Segment): { from: number; to: number } {
+  if (segment.output) return segment.output;
   if (!plan.interpolation) return { from: segment.start, to: segment.end };
   const inRate = plan.media.frameRate;
   const outRate = plan.interpolation.outRate;

@@ -12,7 +12,7 @@ import { defineWork } from './work.js';
 export const probeWork = defineWork<ProbeWork, ProbeResult>('probe', async (work, scope) => {
   scope.started();
   const input = resolve(work.input);
-  checkPaths(input, resolve(work.output), work.options.overwrite);
+  checkPaths(input, resolve(work.output), work.options.overwrite, Boolean(work.options.preview));
   const ffprobe = scope.spawn({ command: ffmpegBinaries().ffprobe, args: probeArgs(input), role: 'ffprobe' });
   const [stdout, ending] = await Promise.all([collectText(ffprobe.child.stdout), endingOf(ffprobe)]);
   if (ending.exit.code !== 0) throw toolFailure('not a readable video', 'ffprobe', ending, { kind: 'input', file: input });

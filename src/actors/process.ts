@@ -1,17 +1,18 @@
 import { renameSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { JobOptions, ProcessResult, ProcessWork } from '../domain.js';
 import { inputIdentity, openResumeStore, removeParts, resumeDir, temporaryStore, type SegmentStore } from '../services/checkpoints.js';
 import { decodeArgs, segmentArgs } from '../services/ffmpeg/args.js';
-import { packetCountArgs } from '../services/ffmpeg/probe.js';
 import { ffmpegBinaries } from '../services/ffmpeg/resolve.js';
+import { freeBytes, isNoSpace, notEnoughSpace } from '../services/disk-space.js';
 import { UserError } from '../services/errors.js';
-import { collectText } from '../services/streams.js';
 import { cudaMayBeUsed } from '../services/gpu.js';
 import { sha256File as sha256Of } from '../services/models.js';
-import { planSegments, type Segment } from '../services/segments.js';
+import { outputSideImages, paneInfo, PREVIEW_SOURCE_FILE, previewSourceFrame, sourceSideImages, writePaneInfo } from '../services/previews.js';
+import { planSegments, previewSegment, type Segment } from '../services/segments.js';
 import { endingOf, toolFailure, type Ending } from '../services/tool-failure.js';
 import { outputRange, segmentMessages, startChain, stopChain, type Chain } from './host-chain.js';
+import { readBackFrames } from './read-back.js';
 import { defineWork, type WorkScope } from './work.js';
 
 function settingsOf(work: ProcessWork): unknown {
@@ -19,11 +20,13 @@ function settingsOf(work: ProcessWork): unknown {
   const pick = (o: JobOptions) => ({
     scale: o.scale, tile: o.tile, device: o.device === 'cpu' ? 'cpu' : 'auto', interpolate: o.interpolate, fps: o.fps, order: o.order,
     sceneThreshold: o.sceneThreshold, scenes: o.scenes, minScene: o.minScene, mode: o.mode ?? 'chunked', chunk: o.chunk, window: o.window, overlap: o.overlap,
+    // Undefined unless given, so checkpoints made before these options existed still match.
+    ensemble: o.ensemble, steps: o.steps,
   });
   return {
     options: pick(options),
     steps: plan.steps,
-    model: plan.model && { name: plan.model.name, sha256: plan.model.sha256 ?? sha256Of(plan.model.path) },
+    model: plan.model && { name: plan.model.name, sha256: plan.model.sha256 ?? sha256Of(plan.model.path), steps: plan.model.steps },
     interpolation: plan.interpolation && { name: plan.interpolation.model.name, sha256: plan.interpolation.model.sha256 ?? sha256Of(plan.interpolation.model.path) },
   };
 }
@@ -50,36 +53,51 @@ function planFor(work: ProcessWork, radius: number): Segment[] {
   });
 }
 
+/** A preview's one segment, cut from the run's segment that holds its source frame (services/segments.ts). */
+function previewSegmentOf(work: ProcessWork, radius: number): Segment {
+  const source = previewSourceFrame(work);
+  const within = planFor(work, radius).find((segment) => segment.start <= source && source < segment.end)!;
+  return previewSegment(within, source, work.plan.preview!.frame, radius, Boolean(work.plan.interpolation), work.plan.steps[0] === 'upscale');
+}
+
 function noticeReuse(scope: WorkScope, reused: number, count: number): void {
   if (reused === 0) return;
   scope.notice(reused === count ? `resuming: all ${reused} segments reused` : `resuming: ${reused} of ${count} segments reused`);
 }
 
+function failureOf(ended: Ending, what: string, file: string, kind: 'input' | 'runtime'): UserError | undefined {
+  if (ended.exit.code === 0) return undefined;
+  if (isNoSpace(ended.stderr)) return notEnoughSpace(dirname(file), undefined, freeBytes(dirname(file)), { written: 'the segments', elsewhere: 'another --temp-dir' });
+  return toolFailure(`${what} failed for`, 'ffmpeg', ended, { kind, file });
+}
+
 async function expectSuccess(ending: Promise<Ending>, what: string, file: string, kind: 'input' | 'runtime'): Promise<void> {
-  const ended = await ending;
-  if (ended.exit.code !== 0) throw toolFailure(`${what} failed for`, 'ffmpeg', ended, { kind, file });
+  const failure = failureOf(await ending, what, file, kind);
+  if (failure) throw failure;
 }
 
 /**
- * The hosts' result, or the real cause when they fail: a host that cannot write its frames usually
- * means the encoder died first (killed, or its disk full), and "write EPIPE" would name the wrong one.
+ * The hosts' result, or the real cause when they fail: a host whose input stops inside a frame
+ * usually means the decoder died, one that cannot write its frames that the encoder died first
+ * (killed, or its disk full); "stdin ended inside a frame" or "write EPIPE" would name the wrong one.
  */
-async function chainFrames(chain: Chain, encoded: Promise<Ending>, part: string): Promise<number> {
+async function chainFrames(chain: Chain, decoded: Promise<Ending>, encoded: Promise<Ending>, input: string, part: string): Promise<number> {
   try {
     const counts = await Promise.all(chain.hosts.map((host) => host.finished));
     return counts[counts.length - 1];
   } catch (hostFailure) {
-    await expectSuccess(encoded, 'encoding', part, 'runtime');
+    // Only a neighbour that was killed or ran out of space is the cause: one that merely lost its pipe
+    // (a broken pipe, a short last frame) ended because the host did.
+    const neighbours = [
+      { ending: decoded, what: 'decoding', file: input, kind: 'input' },
+      { ending: encoded, what: 'encoding', file: part, kind: 'runtime' },
+    ] as const;
+    for (const { ending, what, file, kind } of neighbours) {
+      const ended = await ending;
+      if (ended.exit.signal !== null || isNoSpace(ended.stderr)) throw failureOf(ended, what, file, kind) ?? hostFailure;
+    }
     throw hostFailure;
   }
-}
-
-/** ffprobe's packet count of a finished segment file: what will be joined, not what was meant to be. */
-async function countFrames(scope: WorkScope, file: string): Promise<number> {
-  const ffprobe = scope.spawn({ command: ffmpegBinaries().ffprobe, args: packetCountArgs(file), role: 'ffprobe' });
-  const [stdout, ending] = await Promise.all([collectText(ffprobe.child.stdout), endingOf(ffprobe)]);
-  if (ending.exit.code !== 0) throw toolFailure('a segment file cannot be read back', 'ffprobe', ending, { kind: 'runtime', file });
-  return Number(stdout.trim());
 }
 
 function shortFrames(got: number, planned: number, segment: Segment, input: string): UserError {
@@ -96,33 +114,41 @@ function shortFrames(got: number, planned: number, segment: Segment, input: stri
  * enter this process. Our copies of the pipe ends are closed as soon as they are handed over. The
  * segment counts only with exactly the planned frames, by the hosts' count and by ffprobe's.
  */
-async function runSegment(scope: WorkScope, work: ProcessWork, chain: Chain, segment: Segment, whole: boolean, part: string, onFrames: (frames: number) => void): Promise<void> {
+async function runSegment(
+  scope: WorkScope, work: ProcessWork, chain: Chain, segment: Segment, whole: boolean, part: string,
+  onFrames: (frames: number) => void, onStep: (frame: number, step: number) => void,
+): Promise<void> {
   const input = resolve(work.input);
   const tail = chain.hosts[chain.hosts.length - 1];
   const head = chain.hosts[0];
   tail.onFrames(onFrames);
+  tail.onSteps(onStep);
   onFrames(0);
   const messages = segmentMessages(chain, work.plan, segment);
   chain.hosts.forEach((host, n) => host.owned.child.send(messages[n]));
 
-  const encode = scope.spawn({ command: ffmpegBinaries().ffmpeg, args: segmentArgs(chain.geometry, part), role: 'encode', stdio: [tail.owned.child.stdout!, 'ignore', 'pipe'] });
+  const encode = scope.spawn({ command: ffmpegBinaries().ffmpeg, args: segmentArgs(chain.geometry, part, outputSideImages(work, outputRange(work.plan, segment), chain.geometry)), role: 'encode', stdio: [tail.owned.child.stdout!, 'ignore', 'pipe'] });
   const encoded = endingOf(encode);
   tail.owned.child.stdout!.destroy();
   const decode = scope.spawn({
     command: ffmpegBinaries().ffmpeg,
-    args: decodeArgs(input, whole ? undefined : { start: segment.decodeStart, end: segment.decodeEnd }),
+    args: decodeArgs(input, whole ? undefined : { start: segment.decodeStart, end: segment.decodeEnd }, sourceSideImages(work, segment, outputRange(work.plan, segment))),
     role: 'decode',
     stdio: ['ignore', head.owned.child.stdin!, 'pipe'],
   });
   const decoded = endingOf(decode);
   head.owned.child.stdin!.destroy();
-  const written = await chainFrames(chain, encoded, part);
+  const written = await chainFrames(chain, decoded, encoded, input, part);
   await Promise.all([expectSuccess(decoded, 'decoding', input, 'input'), expectSuccess(encoded, 'encoding', part, 'runtime')]);
   const range = outputRange(work.plan, segment);
   const planned = range.to - range.from;
   if (written !== planned) throw shortFrames(written, planned, segment, input);
-  const stored = await countFrames(scope, part);
-  if (stored !== planned) throw new UserError(`a segment file holds ${stored} of its ${planned} frames`, { kind: 'runtime', file: part, tryMessage: 'is the temp disk full or failing? see upframe doctor' });
+  // What will be joined, not what was meant to be.
+  const stored = await readBackFrames(scope, part);
+  if (stored !== planned) {
+    const what = stored === undefined ? 'a segment file cannot be read back' : `a segment file holds ${stored} of its ${planned} frames`;
+    throw new UserError(what, { kind: 'runtime', file: part, tryMessage: 'is the temp disk full or failing? see upframe doctor' });
+  }
 }
 
 /**
@@ -134,17 +160,22 @@ export const processWork = defineWork<ProcessWork, ProcessResult>('process', asy
   scope.started();
   const { plan } = work;
   await takeDeviceLease(scope, work.options);
-  const store = openStore(scope, work);
+  // A preview makes one frame in its own folder: no --resume store to read or fill.
+  const store = plan.preview ? temporaryStore(work.jobDir) : openStore(scope, work);
   // A resume folder outlives the job: a segment being written when the job ends must not stay in it.
   scope.onRelease(() => removeParts(store));
-  const total = plan.interpolation ? plan.interpolation.outputFrames : plan.media.frameCount;
+  const total = plan.preview ? 1 : plan.interpolation ? plan.interpolation.outputFrames : plan.media.frameCount;
+  if (work.options.previews && !plan.preview) writePaneInfo(work.jobDir, paneInfo(work));
 
   let spare: Chain | undefined = await startChain(scope, work, true);
   const geometry = spare.geometry;
-  const segments = planFor(work, spare.radius);
+  const segments = plan.preview ? [previewSegmentOf(work, spare.radius)] : planFor(work, spare.radius);
   const count = segments.length;
   noticeReuse(scope, segments.filter((_, index) => store.has(index)).length, count);
   const at = (segment: number) => (count > 1 ? { segment, segments: count } : undefined);
+  // Frames of several model runs (self-ensemble, steps models) report each run: the ETA counts runs.
+  const perFrame = spare.frameSteps;
+  const runs = (step: number) => (perFrame > 1 ? { step, steps: perFrame } : undefined);
   let done = 0;
   for (const [index, segment] of segments.entries()) {
     const range = outputRange(plan, segment);
@@ -155,12 +186,16 @@ export const processWork = defineWork<ProcessWork, ProcessResult>('process', asy
     const chain: Chain = spare ?? (await startChain(scope, work, false));
     spare = undefined;
     const before = done;
-    const whole = count === 1 && segment.decodeStart === 0;
-    await runSegment(scope, work, chain, segment, whole, store.partPath(index), (frames) => scope.progress(before + frames, total, at(index)));
+    const whole = !plan.preview && count === 1 && segment.decodeStart === 0;
+    await runSegment(
+      scope, work, chain, segment, whole, store.partPath(index),
+      (frames) => scope.progress(before + frames, total, at(index), runs(0)),
+      (frame, step) => scope.progress(before + frame, total, at(index), runs(step)),
+    );
     renameSync(store.partPath(index), store.path(index));
     store.record(index, range.to - range.from);
     done += range.to - range.from;
-    scope.progress(done, total, at(index + 1));
+    scope.progress(done, total, at(index + 1), runs(0));
   }
   if (spare) await stopChain(spare);
   return {
@@ -175,5 +210,8 @@ export const processWork = defineWork<ProcessWork, ProcessResult>('process', asy
     outHeight: geometry.outHeight,
     rate: geometry.rate,
     resumeDir: store.resumable ? store.dir : undefined,
+    ...(plan.preview
+      ? { preview: { ...plan.preview, sourceFrame: previewSourceFrame(work), sourceFile: plan.preview.compare ? join(work.jobDir, PREVIEW_SOURCE_FILE) : undefined } }
+      : {}),
   };
 });

@@ -35,6 +35,13 @@ export interface RunFlags {
   readonly overlap?: string;
   readonly resume?: boolean;
   readonly jobs?: string;
+  /** `--queue redis://…`: the batch goes to a queue (src/queue), loaded only then. */
+  readonly queue?: string;
+  /** Self-ensemble of 8 (`--ensemble 8`). */
+  readonly tta?: boolean;
+  readonly ensemble?: string;
+  /** A steps model's runs per frame. */
+  readonly steps?: string;
 }
 
 function usage(message: string, tryMessage: string): UserError {
@@ -79,11 +86,21 @@ function checkOptions(options: JobOptions): JobOptions {
   if (options.scale === 1 && !options.interpolate && !options.fps) {
     throw usage('--scale 1 with no interpolation leaves nothing to do', 'add --interpolate 2 or --fps 60, or drop --scale 1');
   }
+  if (options.scale === 1 && options.ensemble) throw usage(`--tta/--ensemble ${options.ensemble} runs the upscale model ${options.ensemble} ways, and --scale 1 runs no upscale model`, 'drop --scale 1, or the ensemble');
+  if (options.scale === 1 && options.steps !== undefined) throw usage(`--steps ${options.steps} sets a steps upscale model's runs, and --scale 1 runs no upscale model`, 'drop --scale 1, or --steps');
   return options;
 }
 
 const SCALES = ['1', '2', '4'] as const;
 const DEVICES = ['auto', 'cpu', 'cuda'] as const;
+
+/** `--tta` is `--ensemble 8`; the two together are refused rather than guessed. */
+function ensembleOf(flags: RunFlags): 2 | 4 | 8 | undefined {
+  if (flags.tta && flags.ensemble !== undefined) throw usage('--tta and --ensemble both set the self-ensemble', '--tta is --ensemble 8: give one of them');
+  if (flags.tta) return 8;
+  const n = oneOf('--ensemble', flags.ensemble, ['2', '4', '8'] as const);
+  return n === undefined ? undefined : (Number(n) as 2 | 4 | 8);
+}
 
 function scaleOf(value: string | undefined): 1 | 2 | 4 | undefined {
   const scale = oneOf('--scale', value, SCALES);
@@ -115,6 +132,8 @@ export function jobOptions(flags: RunFlags): JobOptions {
     device: oneOf('--device', flags.device, DEVICES) ?? 'auto',
     tile: integer('--tile', flags.tile, { min: 0, max: 8192, example: 256 }),
     crf: integer('--crf', flags.crf, { min: 0, max: 63, example: 18 }),
+    ensemble: ensembleOf(flags),
+    steps: integer('--steps', flags.steps, { min: 1, max: 10_000, example: 20 }),
     overwrite: flags.overwrite ?? false,
     tempRoot: resolveTempRoot(flags.tempDir),
   });

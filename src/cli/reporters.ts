@@ -20,10 +20,19 @@ function clock(seconds: number | undefined): string {
   return `${String(Math.floor(s / 60)).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}`;
 }
 
+/** `12/72`, or for frames of several model runs `frame 13/72 · step 5/8` (the frame being computed). */
+export function countText(progress: Progress): string {
+  if (progress.steps === undefined || progress.steps <= 1 || progress.done >= progress.total) return `${progress.done}/${progress.total}`;
+  return `frame ${progress.done + 1}/${progress.total} · step ${progress.step ?? 0}/${progress.steps}`;
+}
+
 function progressText(progress: Progress): string {
   const fps = progress.fps === undefined ? '' : ` ${progress.fps.toFixed(1)} fps`;
-  return `${progress.done}/${progress.total}${fps} ETA ${clock(progress.etaSec)}`;
+  return `${countText(progress)}${fps} ETA ${clock(progress.etaSec)}`;
 }
+
+/** The last progress an item reported, with its stage: what was running when it ended. */
+export type LastProgress = Progress & { readonly stage?: string };
 
 /**
  * Watches the app actor's items and calls back on what a reporter prints: a phase entered, a
@@ -33,13 +42,17 @@ function progressText(progress: Progress): string {
 export interface ItemWatcher {
   phase(item: BatchItem): void;
   progress(item: BatchItem): void;
-  ended(item: BatchItem): void;
+  ended(item: BatchItem, last?: LastProgress): void;
   notice(item: BatchItem, message: string): void;
   scenes?(item: BatchItem): void;
 }
 
-export function watchItems(actor: AppActor, intervalMs: number, on: ItemWatcher): () => void {
-  const seen = new Map<string, { phase?: string; status: string; printedAt: number; printed?: string; notices: number; scenes?: unknown }>();
+/**
+ * `everyStep`: a sample that finishes a model run of a multi-run frame (step ≥ 1) is always passed on,
+ * whatever the interval: one per step, in order.
+ */
+export function watchItems(actor: AppActor, intervalMs: number, on: ItemWatcher, everyStep = false): () => void {
+  const seen = new Map<string, { phase?: string; status: string; printedAt: number; printed?: string; notices: number; scenes?: unknown; last?: LastProgress }>();
   const subscription = actor.subscribe((snapshot) => {
     for (const item of snapshot.context.items) {
       const before = seen.get(`${snapshot.context.runCount}:${item.id}`) ?? { status: 'pending', printedAt: 0, notices: 0 };
@@ -49,16 +62,20 @@ export function watchItems(actor: AppActor, intervalMs: number, on: ItemWatcher)
       for (const message of item.notices?.slice(before.notices) ?? []) on.notice(item, message);
       if (item.phase && item.phase !== before.phase && !TERMINAL.has(item.status)) on.phase(item);
       if (item.progress && item.status === 'running') {
-        const sample = `${item.stage} ${item.progress.done}/${item.progress.total}`;
+        // A phase change clears the item's progress (a cancel too): keep the last one seen.
+        after.last = { stage: item.stage, ...item.progress };
+        const runs = item.progress.steps !== undefined && item.progress.steps > 1 ? ` ${item.progress.step ?? 0}/${item.progress.steps}` : '';
+        const sample = `${item.stage} ${item.progress.done}/${item.progress.total}${runs}`;
         const stageStarts = !before.printed?.startsWith(`${item.stage} `);
         const stageEnds = item.progress.total > 0 && item.progress.done >= item.progress.total;
-        if (sample !== before.printed && (stageStarts || stageEnds || now - before.printedAt >= intervalMs)) {
+        const stepEnds = everyStep && runs !== '' && (item.progress.step ?? 0) > 0;
+        if (sample !== before.printed && (stageStarts || stageEnds || stepEnds || now - before.printedAt >= intervalMs)) {
           on.progress(item);
           after.printedAt = now;
           after.printed = sample;
         }
       }
-      if (TERMINAL.has(item.status) && !TERMINAL.has(before.status)) on.ended(item);
+      if (TERMINAL.has(item.status) && !TERMINAL.has(before.status)) on.ended(item, after.last);
       seen.set(`${snapshot.context.runCount}:${item.id}`, after);
     }
   });
@@ -87,11 +104,24 @@ export function plainReporter(actor: AppActor, write: (line: string) => void = (
   };
 }
 
+/** `step`, `steps` only for frames of several model runs: other consumers see no change. */
+function stepFields(progress: Progress): { step?: number; steps?: number } {
+  return progress.steps !== undefined && progress.steps > 1 ? { step: progress.step ?? 0, steps: progress.steps } : {};
+}
+
+function progressFields(progress: LastProgress): Record<string, unknown> {
+  return { ...(progress.stage ? { stage: progress.stage } : {}), done: progress.done, total: progress.total, ...stepFields(progress) };
+}
+
 /** The `--json` contract: one object per line on stdout, each with `type`. */
 export function jsonReporter(actor: AppActor, write: (line: string) => void = (l) => process.stdout.write(`${l}\n`)): Reporter {
   const emit = (event: Record<string, unknown>): void => write(JSON.stringify(event));
-  const jobEvent = (item: { id: string; input: string; output: string; status: string; error?: { message: string; kind: string } }) =>
-    emit({ type: 'job', id: item.id, input: item.input, output: item.output, status: item.status, error: item.error?.message, errorKind: item.error?.kind });
+  const jobEvent = (item: { id: string; input: string; output: string; status: string; error?: { message: string; kind: string } }, last?: LastProgress) =>
+    emit({
+      type: 'job', id: item.id, input: item.input, output: item.output, status: item.status, error: item.error?.message, errorKind: item.error?.kind,
+      // A cancelled or failed item says where it was: stage, frames, and the step of a multi-run frame.
+      ...(last && (item.status === 'cancelled' || item.status === 'failed') ? { progress: progressFields(last) } : {}),
+    });
   const stop = watchItems(actor, 250, {
     phase: () => undefined,
     notice: (item, message) => emit({ type: 'notice', job: item.id, stage: item.stage, message }),
@@ -101,11 +131,12 @@ export function jsonReporter(actor: AppActor, write: (line: string) => void = (l
         type: 'progress', job: item.id, stage: item.stage, done: item.progress!.done, total: item.progress!.total,
         fps: item.progress!.fps ?? null, eta: item.progress!.etaSec ?? null,
         ...(item.progress!.segments === undefined ? {} : { segment: item.progress!.segment, segments: item.progress!.segments }),
+        ...stepFields(item.progress!),
       }),
     ended: jobEvent,
-  });
+  }, true);
   return {
-    transition: (t) => emit({ type: 'state', actor: t.actor, path: t.to, from: t.from, event: t.event, time: t.time }),
+    transition: (t) => emit({ type: 'state', actor: t.actor, path: t.to, from: t.from, event: t.event, time: t.time, ...(t.progress ? { progress: progressFields(t.progress) } : {}) }),
     finish: () => {
       stop();
       const result = actor.getSnapshot().context.lastResult;

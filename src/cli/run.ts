@@ -1,3 +1,4 @@
+import type { liveAppMachine } from '../app.js';
 import type { StartRequest } from '../domain.js';
 import { startRequest, type RunFlags } from './options.js';
 import { sessionExitCode } from './outcome.js';
@@ -11,9 +12,9 @@ export function pickFrontEnd(flags: { json?: boolean }): FrontEnd {
   return process.stdout.isTTY && process.stdin.isTTY ? 'tui' : 'plain';
 }
 
-/** One-shot run without the TUI: plain lines or NDJSON; resolves to the exit code. */
-export async function runHeadless(request: StartRequest, front: 'plain' | 'json', trace?: string, inspect = false): Promise<number> {
-  const session = openSession({ trace, handleSignals: true });
+/** One-shot run without the TUI: plain lines or NDJSON; resolves to the exit code. `machine`: another app machine (a queued run, a worker). */
+export async function runHeadless(request: StartRequest, front: 'plain' | 'json', trace?: string, inspect = false, machine?: typeof liveAppMachine): Promise<number> {
+  const session = openSession({ trace, handleSignals: true, machine });
   const reporter = front === 'json' ? jsonReporter(session.actor) : plainReporter(session.actor);
   session.onTransition(reporter.transition);
   if (inspect) session.onTransition((t) => process.stderr.write(`[inspect] ${t.actor}: ${t.from ?? '∅'} → ${t.to} (${t.event})\n`));

@@ -21,12 +21,13 @@ export interface Session {
  * handling: SIGINT/SIGTERM = cancel (again: accepted, nothing more); in idle, quit. SIGHUP and a
  * closed stdout or stderr (EPIPE) mean nobody is there any more: quit, which cancels first.
  */
-export function openSession(options: { trace?: string; handleSignals: boolean }): Session {
+export function openSession(options: { trace?: string; handleSignals: boolean; machine?: typeof liveAppMachine }): Session {
   const listeners: ((transition: Transition) => void)[] = [];
   const trace = options.trace ? openTraceFile(options.trace) : undefined;
   if (trace) listeners.push(trace.write);
   const inspect: (event: InspectionEvent) => void = observeTransitions((t) => listeners.forEach((l) => l(t)));
-  const actor = createActor(liveAppMachine, { inspect });
+  // `machine`: the app machine with another batch (a queued run, a worker); the local one by default.
+  const actor = createActor(options.machine ?? liveAppMachine, { inspect });
   let interruption: Interruption | undefined;
   const cancel = (): void => {
     const snapshot = actor.getSnapshot();
@@ -45,6 +46,8 @@ export function openSession(options: { trace?: string; handleSignals: boolean })
     process.on('SIGINT', cancel);
     process.on('SIGTERM', cancel);
     process.on('SIGHUP', hangup);
+    // bin/upframe.js exits at once on a signal while nothing has started; from here a signal cancels.
+    (globalThis as { upframeEarlySignals?: () => void }).upframeEarlySignals?.();
   }
   process.stdout.on('error', outputError);
   process.stderr.on('error', outputError);

@@ -1,5 +1,6 @@
 import { render } from 'ink';
 import { basename, dirname, extname, join } from 'node:path';
+import type { liveAppMachine } from '../app.js';
 import type { JobOptions, StartRequest } from '../domain.js';
 import { UserError, formatUserError } from '../services/errors.js';
 import { App } from '../tui/App.js';
@@ -9,6 +10,7 @@ import { formRequest, jobOptions } from './options.js';
 import { exitCodeOf, sessionExitCode } from './outcome.js';
 import { watchItems } from './reporters.js';
 import { openSession } from './session.js';
+import { tuiPreviews } from './tui-previews.js';
 
 export interface TuiOptions {
   readonly request?: StartRequest;
@@ -20,6 +22,10 @@ export interface TuiOptions {
   readonly start: boolean;
   /** Leave when the first run ends (`upframe run` in a terminal). */
   readonly exitOnIdle: boolean;
+  /** Another app machine (a queued run, a worker); the local one by default. */
+  readonly machine?: typeof liveAppMachine;
+  /** Turns the form into a request instead of the default (a worker's run, a batch followed again). */
+  readonly makeRequest?: (form: FormValues, base: JobOptions) => StartRequest;
 }
 
 function defaultOutput(input: string): string {
@@ -41,11 +47,14 @@ function initialForm(options: TuiOptions): FormValues {
 
 /** The Ink front end over the same app actor the headless runs use; resolves to the exit code. */
 export async function runTui(options: TuiOptions): Promise<number> {
-  const session = openSession({ trace: options.trace, handleSignals: true });
+  const session = openSession({ trace: options.trace, handleSignals: true, machine: options.machine });
   const base = options.request?.options ?? options.options ?? jobOptions({});
+  // Pictures (`v`) for runs on this machine: their job folders are here to read.
+  const pictures = options.machine ? undefined : tuiPreviews(base);
+  const withPictures = (request: StartRequest): StartRequest => (pictures ? { ...request, options: { ...request.options, previews: pictures.box } } : request);
   const makeRequest = (form: FormValues): StartRequest | { error: string } => {
     try {
-      return formRequest(form, base, options.request);
+      return withPictures(options.makeRequest ? options.makeRequest(form, base) : formRequest(form, base, options.request));
     } catch (error) {
       return { error: error instanceof UserError ? formatUserError(error) : String(error) };
     }
@@ -78,6 +87,7 @@ export async function runTui(options: TuiOptions): Promise<number> {
       onExit={resolveExit}
       log={log}
       showStatechart={options.inspect}
+      previews={pictures?.source}
     />,
     { exitOnCtrlC: false },
   );

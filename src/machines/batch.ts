@@ -46,8 +46,40 @@ export type BatchEvent =
 
 export type BatchUpdateEvent = { readonly type: 'batch.update'; readonly items: readonly BatchItem[] };
 
-function patchItem(entries: readonly BatchItem[], id: string, patch: Partial<BatchItem>): BatchItem[] {
+export function patchItem(entries: readonly BatchItem[], id: string, patch: Partial<BatchItem>): BatchItem[] {
   return entries.map((item) => (item.id === id ? { ...item, ...patch } : item));
+}
+
+/** What a job reports about itself while it runs, as the batch keeps it per item. */
+export type JobReport = JobPhaseEvent | JobProgressEvent | JobNoticeEvent | JobScenesEvent;
+
+export function recordReport(entries: readonly BatchItem[], report: JobReport): BatchItem[] {
+  switch (report.type) {
+    case 'job.phase':
+      // A new phase starts its own count: the last stage's numbers would mislead.
+      return patchItem(entries, report.jobId, { phase: report.phase, stage: report.stage, progress: undefined });
+    case 'job.progress':
+      return patchItem(entries, report.jobId, { stage: report.stage, progress: report.progress });
+    case 'job.notice':
+      return patchItem(entries, report.jobId, { notices: [...(entries.find((i) => i.id === report.jobId)?.notices ?? []), report.message] });
+    case 'job.scenes':
+      return patchItem(entries, report.jobId, { scenes: report.scenes });
+  }
+}
+
+/** The summary of a batch: an item that never ended counts as skipped. */
+export function batchOutputOf(entries: readonly BatchItem[], cancelled: boolean): BatchOutput {
+  return {
+    cancelled,
+    items: entries.map((item) => ({
+      id: item.id,
+      input: item.input,
+      output: item.output,
+      status: item.status === 'pending' || item.status === 'running' ? 'skipped' : item.status,
+      frames: item.frames,
+      error: item.error,
+    })),
+  };
 }
 
 /** Every run is a batch of 1..N items, run one after another. */
@@ -107,32 +139,7 @@ export const batchMachine = setup({
     resumeJobs: enqueueActions(({ context, enqueue }) => {
       for (const ref of Object.values(context.running)) enqueue.sendTo(ref, { type: 'job.resume' });
     }),
-    recordPhase: assign({
-      entries: ({ context, event }) => {
-        const e = event as JobPhaseEvent;
-        // A new phase starts its own count: the last stage's numbers would mislead.
-        return patchItem(context.entries, e.jobId, { phase: e.phase, stage: e.stage, progress: undefined });
-      },
-    }),
-    recordProgress: assign({
-      entries: ({ context, event }) => {
-        const e = event as JobProgressEvent;
-        return patchItem(context.entries, e.jobId, { stage: e.stage, progress: e.progress });
-      },
-    }),
-    recordNotice: assign({
-      entries: ({ context, event }) => {
-        const e = event as JobNoticeEvent;
-        const item = context.entries.find((i) => i.id === e.jobId);
-        return patchItem(context.entries, e.jobId, { notices: [...(item?.notices ?? []), e.message] });
-      },
-    }),
-    recordScenes: assign({
-      entries: ({ context, event }) => {
-        const e = event as JobScenesEvent;
-        return patchItem(context.entries, e.jobId, { scenes: e.scenes });
-      },
-    }),
+    recordReport: assign({ entries: ({ context, event }) => recordReport(context.entries, event as JobReport) }),
     reportItems: sendParent(({ context }): BatchUpdateEvent => ({ type: 'batch.update', items: context.entries })),
   },
 }).createMachine({
@@ -148,10 +155,10 @@ export const batchMachine = setup({
   }),
   initial: 'running',
   on: {
-    'job.phase': { actions: ['recordPhase', 'reportItems'] },
-    'job.progress': { actions: ['recordProgress', 'reportItems'] },
-    'job.notice': { actions: ['recordNotice', 'reportItems'] },
-    'job.scenes': { actions: ['recordScenes', 'reportItems'] },
+    'job.phase': { actions: ['recordReport', 'reportItems'] },
+    'job.progress': { actions: ['recordReport', 'reportItems'] },
+    'job.notice': { actions: ['recordReport', 'reportItems'] },
+    'job.scenes': { actions: ['recordReport', 'reportItems'] },
   },
   states: {
     running: {
@@ -171,15 +178,5 @@ export const batchMachine = setup({
     },
     finished: { type: 'final', description: 'No job is running and none will start: the summary goes to the app.' },
   },
-  output: ({ context }) => ({
-    cancelled: context.cancelRequested,
-    items: context.entries.map((item) => ({
-      id: item.id,
-      input: item.input,
-      output: item.output,
-      status: item.status === 'pending' || item.status === 'running' ? 'skipped' : item.status,
-      frames: item.frames,
-      error: item.error,
-    })),
-  }),
+  output: ({ context }) => batchOutputOf(context.entries, context.cancelRequested),
 });

@@ -15,6 +15,8 @@ export interface Segment {
   readonly decodeEnd: number;
   /** The frame after `end` is decoded too, as the interpolation pair's right frame. */
   readonly rightFrame: boolean;
+  /** The output frames to write, when not all of those in [start, end): a preview's one frame. */
+  readonly output?: { readonly from: number; readonly to: number };
 }
 
 export interface SegmentOptions {
@@ -72,4 +74,28 @@ export function planSegments(options: SegmentOptions): Segment[] {
     }
   }
   return segments;
+}
+
+/**
+ * A preview's one segment: output frame `frame` made exactly as the run's segment `within` (the one
+ * holding its source frame `source`) makes it, decoding only what that frame depends on: a temporal
+ * model's reach, the interpolation pair's right frame, and the pair before (the per-pair scene score
+ * compares each pair with the one before it, as it does inside the run's segment). `upscaleFirst`:
+ * the upscale host comes before interpolation, so the interpolation host sees frames from `start`.
+ */
+export function previewSegment(within: Segment, source: number, frame: number, radius: number, interpolation: boolean, upscaleFirst: boolean): Segment {
+  if (!interpolation) {
+    return {
+      index: 0, start: source, end: source + 1, rightFrame: false, output: { from: frame, to: frame + 1 },
+      decodeStart: Math.max(within.decodeStart, source - radius),
+      decodeEnd: Math.min(within.decodeEnd, source + 1 + radius),
+    };
+  }
+  const rightFrame = source + 1 < within.end || within.rightFrame;
+  const start = upscaleFirst ? Math.max(within.start, source - 1) : source;
+  return {
+    index: 0, start, end: source + 1, rightFrame, output: { from: frame, to: frame + 1 },
+    decodeStart: upscaleFirst ? start : Math.max(within.decodeStart, source - 1),
+    decodeEnd: source + 1 + (rightFrame ? 1 : 0),
+  };
 }

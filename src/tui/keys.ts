@@ -18,6 +18,8 @@ export type KeyCommand =
   | { readonly kind: 'pause' }
   | { readonly kind: 'skip' }
   | { readonly kind: 'toggle'; readonly panel: Panel }
+  /** `v`: running, the preview pane opens or closes; in the form, a preview of its settings. */
+  | { readonly kind: 'preview' }
   | { readonly kind: 'focus'; readonly step: 1 | -1 }
   | { readonly kind: 'cycle'; readonly step: 1 | -1 }
   | { readonly kind: 'type'; readonly text: string }
@@ -54,6 +56,7 @@ export function commandFor(mode: KeyMode, input: string, key: KeyFlags): KeyComm
       if (key.ctrl && input === 'u') return { kind: 'clear' };
       if (key.ctrl || key.meta || input === '') return NONE;
       if (input === 'q' && mode.focus !== 'text') return { kind: 'quit' };
+      if (input === 'v' && mode.focus !== 'text') return { kind: 'preview' };
       return mode.focus === 'start' ? NONE : { kind: 'type', text: printable(input) };
     case 'active':
     case 'cancelling':
@@ -68,6 +71,8 @@ export function commandFor(mode: KeyMode, input: string, key: KeyFlags): KeyComm
           return { kind: 'toggle', panel: 'statechart' };
         case 'l':
           return { kind: 'toggle', panel: 'log' };
+        case 'v':
+          return { kind: 'preview' };
         case 'p':
           return mode.kind === 'active' ? { kind: 'pause' } : NONE;
         case 's':
@@ -83,8 +88,9 @@ function printable(text: string): string {
   return text.replace(/[\u0000-\u001f\u007f]/g, '');
 }
 
-/** The key bar: only what a key does now. */
-export function keyHints(mode: KeyMode): readonly KeyHint[] {
+/** The key bar: only what a key does now (`preview`: the front end can show pictures). */
+export function keyHints(mode: KeyMode, options: { readonly preview?: boolean } = {}): readonly KeyHint[] {
+  const preview = options.preview ? [{ key: 'v', label: 'preview' }] : [];
   switch (mode.kind) {
     case 'ended':
       return [];
@@ -93,6 +99,7 @@ export function keyHints(mode: KeyMode): readonly KeyHint[] {
         { key: 'Enter', label: 'Start' },
         { key: 'Tab', label: 'next field' },
         ...(mode.focus === 'choice' ? [{ key: '←/→', label: 'change' }] : mode.focus === 'text' ? [{ key: 'Ctrl-U', label: 'clear' }] : []),
+        ...(mode.focus === 'text' ? [] : preview),
         { key: mode.focus === 'text' ? 'Esc/Ctrl-C' : 'q/Esc', label: 'quit' },
       ];
     case 'active':
@@ -102,12 +109,14 @@ export function keyHints(mode: KeyMode): readonly KeyHint[] {
         { key: 's', label: 'Skip' },
         { key: 'i', label: 'statechart' },
         { key: 'l', label: 'log' },
+        ...preview,
         { key: 'q', label: 'quit' },
       ];
     case 'cancelling':
       return [
         { key: 'i', label: 'statechart' },
         { key: 'l', label: 'log' },
+        ...preview,
         { key: 'q', label: 'quit' },
       ];
   }

@@ -34,15 +34,73 @@ export function rateArg(rate: Rate): string {
  * Decodes the first video stream to rgb24 frames on stdout, rotation applied, one frame per input
  * frame; with a range, only source frames [start, end).
  */
-export function decodeArgs(absoluteInput: string, range?: { readonly start: number; readonly end: number }): string[] {
+export function decodeArgs(absoluteInput: string, range?: { readonly start: number; readonly end: number }, side?: readonly SideImages[]): string[] {
+  const trim = range ? `trim=start_frame=${range.start}:end_frame=${range.end}` : undefined;
+  const frames = ['-vsync', 'passthrough', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'];
+  if (side && side.length > 0) {
+    return [...QUIET, ...INPUT_WHITELIST, '-i', fileArg(absoluteInput), ...withSideImages('[0:v:0]', trim, frames, side, ['-an', '-sn', '-dn'])];
+  }
   return [
     ...QUIET, ...INPUT_WHITELIST,
     '-i', fileArg(absoluteInput),
     '-map', '0:v:0', '-an', '-sn', '-dn',
-    ...(range ? ['-vf', `trim=start_frame=${range.start}:end_frame=${range.end}`] : []),
-    '-vsync', 'passthrough',
-    '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1',
+    ...(trim ? ['-vf', trim] : []),
+    ...frames,
   ];
+}
+
+/**
+ * A second output of a decoder or segment encoder: some of the frames it passes, as images, at no
+ * cost to the main output (a `split`; the images are made only for the frames `select` keeps).
+ * `sequence`: small PPM files numbered from `start` (`%d` in `pattern`), each written whole under a
+ * temporary name and renamed (`atomic_writing`), so a reader never sees half a file. `still`: one
+ * full-size PNG.
+ */
+export type SideImages =
+  | {
+      readonly kind: 'sequence';
+      /** ffmpeg `select` expression over the frames of the main output (`n` from 0). */
+      readonly select: string;
+      /** Each image's size: the frames are area-averaged down to it. */
+      readonly size: { readonly width: number; readonly height: number };
+      /** An absolute path with one `%d`. */
+      readonly pattern: string;
+      readonly start: number;
+    }
+  | { readonly kind: 'still'; readonly select: string; readonly file: string };
+
+/** `%` is the image2 muxer's pattern character: a literal one in a folder name is written twice. */
+export function imagePattern(absoluteDir: string, name: string): string {
+  return `${absoluteDir.replace(/%/g, '%%')}/${name}`;
+}
+
+function sideOutput(label: string, side: SideImages): { filter: string; args: string[] } {
+  const select = `select='${side.select}'`;
+  if (side.kind === 'still') {
+    return { filter: `${select}[${label}]`, args: ['-map', `[${label}]`, '-vsync', 'passthrough', '-c:v', 'png', '-pix_fmt', 'rgb24', '-f', 'image2', '-update', '1', '-y', side.file] };
+  }
+  // In RGB first, as the frames reach the hosts: the decoder's pictures are then made as the encoder's are.
+  const fit = `format=rgb24,scale=${side.size.width}:${side.size.height}:flags=area`;
+  return {
+    filter: `${select},${fit}[${label}]`,
+    // Absolute paths: no `file:` prefix, which the muxer's rename would take for part of the name.
+    args: ['-map', `[${label}]`, '-vsync', 'passthrough', '-c:v', 'ppm', '-pix_fmt', 'rgb24', '-f', 'image2', '-atomic_writing', '1', '-start_number', String(side.start), '-y', side.pattern],
+  };
+}
+
+/**
+ * The main output's frames through `split`, the side images' through their own branch. The graph
+ * names libswscale's flags as a simple `-vf` graph gets them by default, so the main output's pixels
+ * are those it has without side images.
+ */
+function withSideImages(input: string, filter: string | undefined, mainArgs: readonly string[], side: readonly SideImages[], extra: readonly string[] = []): string[] {
+  const outputs = side.map((image, n) => sideOutput(`side${n}`, image));
+  const branches = side.map((_, n) => `[in${n}]`).join('');
+  const graph = [
+    `sws_flags=bicubic;${input}${filter ? `${filter},` : ''}split=${side.length + 1}[main]${branches}`,
+    ...outputs.map((output, n) => `[in${n}]${output.filter}`),
+  ].join(';');
+  return ['-filter_complex', graph, '-map', '[main]', ...extra, ...mainArgs, ...outputs.flatMap((output) => output.args)];
 }
 
 /**
@@ -50,13 +108,31 @@ export function decodeArgs(absoluteInput: string, range?: { readonly start: numb
  * (exact timestamps). FFV1 packs tighter but, single-threaded, cost the pipeline 9 % of its speed here;
  * Ut Video costs 2–3 % for about 2–4× the temp space.
  */
-export function segmentArgs(frame: { readonly width: number; readonly height: number; readonly rate: Rate }, absoluteOutput: string): string[] {
+export function segmentArgs(frame: { readonly width: number; readonly height: number; readonly rate: Rate }, absoluteOutput: string, side?: readonly SideImages[]): string[] {
+  const input = ['-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${frame.width}x${frame.height}`, '-framerate', rateArg(frame.rate), '-i', 'pipe:0'];
+  const output = ['-c:v', 'utvideo', '-pix_fmt', 'gbrp', '-f', 'nut', '-y', fileArg(absoluteOutput)];
+  // The pipe's rate is given: without `-fpsprobesize 0` ffmpeg would read 20 frames to guess it before
+  // passing any on, and the pictures would come that late (the segment file is byte for byte the same).
+  if (side && side.length > 0) return [...QUIET, '-fpsprobesize', '0', ...input, ...withSideImages('[0:v]', undefined, output, side)];
+  return [...QUIET, ...input, ...output];
+}
+
+/**
+ * A preview job's picture: the one frame of its segment file as PNG (resized as the final encode
+ * would), or with `source` (the source frame, PNG) before | after: the source enlarged to the
+ * output's size by nearest neighbour, so each source pixel shows as a block, then the output.
+ */
+export function previewArgs(options: Pick<EncodeOptions, 'frameWidth' | 'frameHeight' | 'outWidth' | 'outHeight'>, absoluteSegment: string, absoluteOutput: string, absoluteSource?: string): string[] {
+  const resize = options.outWidth !== options.frameWidth || options.outHeight !== options.frameHeight;
+  const after = resize ? `scale=${options.outWidth}:${options.outHeight}:flags=lanczos,format=rgb24` : 'format=rgb24';
+  const graph = absoluteSource
+    ? `sws_flags=bicubic;[0:v:0]${after}[after];[1:v:0]scale=${options.outWidth}:${options.outHeight}:flags=neighbor,format=rgb24[before];[before][after]hstack=inputs=2[out]`
+    : `sws_flags=bicubic;[0:v:0]${after}[out]`;
   return [
-    ...QUIET,
-    '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${frame.width}x${frame.height}`, '-framerate', rateArg(frame.rate),
-    '-i', 'pipe:0',
-    '-c:v', 'utvideo', '-pix_fmt', 'gbrp',
-    '-f', 'nut', '-y', fileArg(absoluteOutput),
+    ...QUIET, ...INPUT_WHITELIST, '-i', fileArg(absoluteSegment),
+    ...(absoluteSource ? [...INPUT_WHITELIST, '-i', fileArg(absoluteSource)] : []),
+    '-filter_complex', graph, '-map', '[out]', '-frames:v', '1',
+    '-c:v', 'png', '-pix_fmt', 'rgb24', '-f', 'image2', '-update', '1', '-y', fileArg(absoluteOutput),
   ];
 }
 
