@@ -105,7 +105,7 @@ function program(setExit: (code: number) => void): Command {
     .option('--json')
     .option('--queue <redis://host:port[/db]>', 'check the queue instead: the connection, the workers seen, unfinished batches')
     .action(async (flags: { json?: boolean; queue?: string }) =>
-      run(flags.queue ? (await import('./queue/doctor.js')).queueDoctorCommand({ ...flags, queue: flags.queue }) : doctorCommand(flags)),
+      run(flags.queue ? (await import('./cli/queue-doctor.js')).queueDoctorCommand({ ...flags, queue: flags.queue }) : doctorCommand(flags)),
     );
   root
     .command('worker')

@@ -1,7 +1,7 @@
-import { markOf, type Check } from '../cli/doctor.js';
-import { connectedWorkers, listBatches, workerBeats } from './batches.js';
-import { openConnection, preflight } from './connection.js';
-import { parseQueueUrl } from './url.js';
+import { markOf, type Check } from './doctor.js';
+import { connectedWorkers, listBatches, workerBeats } from '../queue/batches.js';
+import { openConnection, preflight } from '../queue/connection.js';
+import { parseQueueUrl } from '../queue/url.js';
 import { UserError, formatUserError } from '../services/errors.js';
 
 /**
