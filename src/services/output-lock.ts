@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import { linkSync, readdirSync, readFileSync, realpathSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { linkSync, readFileSync, realpathSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { notEnoughSpace } from './disk-space.js';
 import { UserError } from './errors.js';
-import { isOwnerAlive, OWNER_TAG_PATTERN, ownerOfTag, ownerPid, ownerTag, ownIdentity } from './owners.js';
+import { isOwnerAlive, leftoversIn, OWNER_TAG_PATTERN, ownerOfTag, ownerPid, ownerTag, ownIdentity } from './owners.js';
 
 /** Held by one job from its start to its end: no other job, in this process or another, writes the same output. */
 export interface OutputLock {
@@ -131,17 +131,8 @@ function releaseLock(path: string, content: string): void {
 
 /** Removes, in `folder`, the locks (and the files of locks being made or moved) of runs that are gone. */
 export function sweepStaleLocks(folder: string): string[] {
-  let names: string[];
-  try {
-    names = readdirSync(folder);
-  } catch {
-    return [];
-  }
   const removed: string[] = [];
-  for (const name of names) {
-    const match = LOCK_NAME.exec(name);
-    if (!match) continue;
-    const path = join(folder, name);
+  for (const { path, match } of leftoversIn(folder, LOCK_NAME)) {
     const [, pid, start, host] = match;
     if (pid === undefined) {
       if (readOwner(path) !== undefined && removeIfStale(path)) removed.push(path);

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { join } from 'node:path';
 
 /**
  * This machine, as a name-safe tag (`h` + 8 hex). Folders may be shared between machines (queue
@@ -63,6 +64,20 @@ export function ownerTag(): string {
 /** The identity written in a file-name part, in the form {@link isOwnerAlive} takes; no host: this one. */
 export function ownerOfTag(pid: string, start: string, host?: string): string {
   return [pid, start, host].filter((part) => part !== undefined).join(' ');
+}
+
+/** The files in `folder` whose names `pattern` matches, with the match: what a sweep of leftovers reads. */
+export function leftoversIn(folder: string, pattern: RegExp): { readonly path: string; readonly match: RegExpExecArray }[] {
+  let names: string[];
+  try {
+    names = readdirSync(folder);
+  } catch {
+    return [];
+  }
+  return names.flatMap((name) => {
+    const match = pattern.exec(name);
+    return match ? [{ path: join(folder, name), match }] : [];
+  });
 }
 
 /** `<pid>-<start>[-<host tag>]` inside a file name, as {@link ownerTag} writes it. */

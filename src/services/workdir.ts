@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { UserError } from './errors.js';
 import { checkCreatable, fitName } from './name-limits.js';
-import { isOwnerAlive, OWNER_TAG_PATTERN, ownerOfTag, ownerTag, ownIdentity } from './owners.js';
+import { isOwnerAlive, leftoversIn, OWNER_TAG_PATTERN, ownerOfTag, ownerTag, ownIdentity } from './owners.js';
 
 export function resolveTempRoot(option?: string, env: NodeJS.ProcessEnv = process.env): string {
   return resolve(option ?? env.UPFRAME_TMPDIR ?? join(tmpdir(), 'upframe'));
@@ -82,19 +82,12 @@ export function partialPath(destination: string, jobId: string): string {
  * A live owner's partials are left alone. Returns the files removed.
  */
 export function sweepStalePartials(folder: string): string[] {
-  let names: string[];
-  try {
-    names = readdirSync(folder);
-  } catch {
-    return [];
-  }
   const removed: string[] = [];
-  for (const name of names) {
-    const owner = PARTIAL_NAME.exec(name);
-    if (!owner || isOwnerAlive(ownerOfTag(owner[1], owner[2], owner[3]))) continue;
+  for (const { path, match: owner } of leftoversIn(folder, PARTIAL_NAME)) {
+    if (isOwnerAlive(ownerOfTag(owner[1], owner[2], owner[3]))) continue;
     try {
-      unlinkSync(join(folder, name));
-      removed.push(join(folder, name));
+      unlinkSync(path);
+      removed.push(path);
     } catch {
       // gone meanwhile, or not ours to remove: either way nothing to sweep
     }
