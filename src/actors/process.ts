@@ -127,12 +127,13 @@ async function runSegment(
   const messages = segmentMessages(chain, work.plan, segment);
   chain.hosts.forEach((host, n) => host.owned.child.send(messages[n]));
 
-  const encode = scope.spawn({ command: ffmpegBinaries().ffmpeg, args: segmentArgs(chain.geometry, part, outputSideImages(work, outputRange(work.plan, segment), chain.geometry)), role: 'encode', stdio: [tail.owned.child.stdout!, 'ignore', 'pipe'] });
+  const range = outputRange(work.plan, segment);
+  const encode = scope.spawn({ command: ffmpegBinaries().ffmpeg, args: segmentArgs(chain.geometry, part, outputSideImages(work, range, chain.geometry)), role: 'encode', stdio: [tail.owned.child.stdout!, 'ignore', 'pipe'] });
   const encoded = endingOf(encode);
   tail.owned.child.stdout!.destroy();
   const decode = scope.spawn({
     command: ffmpegBinaries().ffmpeg,
-    args: decodeArgs(input, whole ? undefined : { start: segment.decodeStart, end: segment.decodeEnd }, sourceSideImages(work, segment, outputRange(work.plan, segment))),
+    args: decodeArgs(input, whole ? undefined : { start: segment.decodeStart, end: segment.decodeEnd }, sourceSideImages(work, segment, range)),
     role: 'decode',
     stdio: ['ignore', head.owned.child.stdin!, 'pipe'],
   });
@@ -140,7 +141,6 @@ async function runSegment(
   head.owned.child.stdin!.destroy();
   const written = await chainFrames(chain, decoded, encoded, input, part);
   await Promise.all([expectSuccess(decoded, 'decoding', input, 'input'), expectSuccess(encoded, 'encoding', part, 'runtime')]);
-  const range = outputRange(work.plan, segment);
   const planned = range.to - range.from;
   if (written !== planned) throw shortFrames(written, planned, segment, input);
   // What will be joined, not what was meant to be.
@@ -171,7 +171,9 @@ export const processWork = defineWork<ProcessWork, ProcessResult>('process', asy
   const geometry = spare.geometry;
   const segments = plan.preview ? [previewSegmentOf(work, spare.radius)] : planFor(work, spare.radius);
   const count = segments.length;
-  noticeReuse(scope, segments.filter((_, index) => store.has(index)).length, count);
+  // Checked once: with --resume each check reads a kept segment's size and sampled checksum.
+  const kept = segments.map((_, index) => store.has(index));
+  noticeReuse(scope, kept.filter(Boolean).length, count);
   const at = (segment: number) => (count > 1 ? { segment, segments: count } : undefined);
   // Frames of several model runs (self-ensemble, steps models) report each run: the ETA counts runs.
   const perFrame = spare.frameSteps;
@@ -179,7 +181,7 @@ export const processWork = defineWork<ProcessWork, ProcessResult>('process', asy
   let done = 0;
   for (const [index, segment] of segments.entries()) {
     const range = outputRange(plan, segment);
-    if (store.has(index)) {
+    if (kept[index]) {
       done += range.to - range.from;
       continue;
     }
