@@ -33,11 +33,15 @@ interface BatchContext extends BatchInput {
   readonly running: Readonly<Record<string, ActorRefFrom<typeof jobMachine>>>;
 }
 
-export type BatchEvent =
+/** What the app sends any batch, local or on a queue. */
+export type BatchCommand =
   | { readonly type: 'batch.cancel' }
   | { readonly type: 'batch.skip' }
   | { readonly type: 'batch.pause' }
-  | { readonly type: 'batch.resume' }
+  | { readonly type: 'batch.resume' };
+
+export type BatchEvent =
+  | BatchCommand
   | JobProgressEvent
   | JobPhaseEvent
   | JobNoticeEvent

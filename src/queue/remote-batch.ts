@@ -1,6 +1,6 @@
 import { assign, enqueueActions, fromCallback, sendParent, setup } from 'xstate';
 import type { BatchOutput, ItemStatus, JobError, JobOptions } from '../domain.js';
-import { batchOutputOf, type BatchInput, type BatchItem, type BatchUpdateEvent } from '../machines/batch.js';
+import { batchOutputOf, type BatchCommand, type BatchInput, type BatchItem, type BatchUpdateEvent } from '../machines/batch.js';
 
 /** What the queue side (a fromCallback child) is given: the batch with its item ids. */
 export interface RemoteIoInput {
@@ -31,12 +31,7 @@ export type RemoteReport =
   /** Nothing more can be known (the submission failed): every item not ended fails with this. */
   | { readonly type: 'remote.failed'; readonly error: JobError };
 
-export type RemoteBatchEvent =
-  | { readonly type: 'batch.cancel' }
-  | { readonly type: 'batch.skip' }
-  | { readonly type: 'batch.pause' }
-  | { readonly type: 'batch.resume' }
-  | RemoteReport;
+export type RemoteBatchEvent = BatchCommand | RemoteReport;
 
 interface RemoteContext extends BatchInput {
   readonly entries: readonly BatchItem[];

@@ -1,6 +1,6 @@
 import { assign, enqueueActions, fromCallback, sendParent, setup, type ActorRefFrom, type DoneActorEvent } from 'xstate';
 import { jobDirPath, type BatchOutput, type JobOptions, type JobOutput } from '../domain.js';
-import { patchItem, recordReport, type BatchInput, type BatchItem, type BatchUpdateEvent, type JobReport } from '../machines/batch.js';
+import { patchItem, recordReport, type BatchCommand, type BatchInput, type BatchItem, type BatchUpdateEvent, type JobReport } from '../machines/batch.js';
 import { jobMachine, type JobNoticeEvent, type JobPhaseEvent, type JobProgressEvent, type JobScenesEvent } from '../machines/job.js';
 
 /**
@@ -30,10 +30,7 @@ export type WorkerControl =
   | { readonly type: 'queue.hold'; readonly on: boolean };
 
 export type WorkerBatchEvent =
-  | { readonly type: 'batch.cancel' }
-  | { readonly type: 'batch.skip' }
-  | { readonly type: 'batch.pause' }
-  | { readonly type: 'batch.resume' }
+  | BatchCommand
   | WorkerIoEvent
   | JobProgressEvent
   | JobPhaseEvent
