@@ -109,3 +109,14 @@ export async function cancelAndExpectClean(run: Run, tempRoot: string, output: s
   expect(latency).toBeLessThanOrEqual(CANCEL_BOUND_MS);
   return latency;
 }
+
+/** Runs one item to its end: it must be done with every invariant held. Resolves with its notices. */
+export async function runDone(input: string, output: string, tempRoot: string, jobOptions: JobOptions): Promise<readonly string[]> {
+  const current = startRun([{ input, output }], jobOptions);
+  const result = await current.ended;
+  expect(result.items[0].status).toBe('done');
+  expect(invariantViolations(current.actor, tempRoot, [output])).toEqual([]);
+  const notices = current.actor.getSnapshot().context.items[0].notices ?? [];
+  current.actor.stop();
+  return notices;
+}

@@ -6,7 +6,7 @@ import type { JobOptions } from '../../src/domain.js';
 import { createUpscaler } from '../../src/hosts/upscaler.js';
 import { resumeDir } from '../../src/services/checkpoints.js';
 import { resolveModel } from '../../src/services/models.js';
-import { invariantViolations, options, scratchDir, startRun } from '../helpers/app.js';
+import { invariantViolations, options, runDone, scratchDir, startRun } from '../helpers/app.js';
 import { runUpscaleHost } from '../helpers/host.js';
 import { decodeFrames, frameMd5s, makeClip, psnr } from '../helpers/media.js';
 import { nearestModel, temporalMeanModel } from '../helpers/models.js';
@@ -174,12 +174,7 @@ describe('--tta through the pipeline: modes and resume as with one run a frame',
   const clip = makeClip(dir, 'clip.mp4', { size: '24x16', seconds: 0.5, rate: '24' });
   let n = 0;
   async function runToEnd(extra: Partial<JobOptions>, output = join(dir, `out-${++n}.mkv`)) {
-    const current = startRun([{ input: clip, output }], options(tempRoot, { ensemble: 8, overwrite: true, ...extra }));
-    const result = await current.ended;
-    expect(result.items[0].status).toBe('done');
-    expect(invariantViolations(current.actor, tempRoot, [output])).toEqual([]);
-    const notices = current.actor.getSnapshot().context.items[0].notices ?? [];
-    current.actor.stop();
+    const notices = await runDone(clip, output, tempRoot, options(tempRoot, { ensemble: 8, overwrite: true, ...extra }));
     return { output, notices };
   }
 

@@ -5,7 +5,7 @@ import type { JobOptions } from '../../src/domain.js';
 import type { HostMessage } from '../../src/hosts/protocol.js';
 import { resumeDir } from '../../src/services/checkpoints.js';
 import { readStepsManifest } from '../../src/services/models.js';
-import { cancelAndExpectClean, invariantViolations, options, scratchDir, startRun } from '../helpers/app.js';
+import { cancelAndExpectClean, invariantViolations, options, runDone, scratchDir, startRun } from '../helpers/app.js';
 import { runUpscaleHost } from '../helpers/host.js';
 import { frameMd5s, makeClip } from '../helpers/media.js';
 import { stepsModel, stepsReference } from '../helpers/models.js';
@@ -76,12 +76,7 @@ describe('modes and resume with a steps model: the frames of one whole run', () 
   const clip = makeClip(dir, 'modes.mp4', { size: '32x24', seconds: 0.5 });
   let n = 0;
   async function runToEnd(extra: Partial<JobOptions>, output = join(dir, `modes-${++n}.mkv`)) {
-    const current = startRun([{ input: clip, output }], options(tempRoot, { model, overwrite: true, ...extra }));
-    const result = await current.ended;
-    expect(result.items[0].status).toBe('done');
-    expect(invariantViolations(current.actor, tempRoot, [output])).toEqual([]);
-    const notices = current.actor.getSnapshot().context.items[0].notices ?? [];
-    current.actor.stop();
+    const notices = await runDone(clip, output, tempRoot, options(tempRoot, { model, overwrite: true, ...extra }));
     return { output, notices };
   }
 
