@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RUN_MARKER_ENV } from '../../src/services/supervisor.js';
@@ -19,8 +19,20 @@ const fast = nearestModel(dir);
 const session = `upframe-e2e-${process.pid}`;
 const marker = `upframe-tmux-${process.pid}`;
 
+/**
+ * A tmux server of this file's own, kept up between sessions: on the shared default server, a
+ * session started while the server exits after the last one ended fails ('server exited unexpectedly').
+ */
+const SOCKET = `upframe-e2e-${process.pid}`;
+execFileSync('tmux', ['-L', SOCKET, 'start-server', ';', 'set-option', '-g', 'exit-empty', 'off']);
+const socketPath = execFileSync('tmux', ['-L', SOCKET, 'display-message', '-p', '#{socket_path}'], { encoding: 'utf8' }).trim();
+afterAll(() => {
+  execFileSync('tmux', ['-L', SOCKET, 'kill-server'], { stdio: 'ignore' });
+  rmSync(socketPath, { force: true });
+});
+
 function tmux(...args: string[]): string {
-  return execFileSync('tmux', args, { encoding: 'utf8' });
+  return execFileSync('tmux', ['-L', SOCKET, ...args], { encoding: 'utf8' });
 }
 
 function screen(): string {
@@ -88,7 +100,7 @@ function childrenOfRun(): number[] {
 
 afterAll(() => {
   try {
-    execFileSync('tmux', ['kill-session', '-t', session], { stdio: 'ignore' });
+    execFileSync('tmux', ['-L', SOCKET, 'kill-session', '-t', session], { stdio: 'ignore' });
   } catch {
     // already gone: the last test quits the app
   }
@@ -154,10 +166,11 @@ describe('the TUI in a real terminal (tmux)', () => {
     await see(/stage upscale/);
     const pid = orchestratorPid();
     await press('q');
+    // A zombie has exited: its reaping is tmux's business (a server kept up reaps it lazily).
     const alive = (target: number): boolean => {
       try {
-        process.kill(target, 0);
-        return true;
+        const stat = readFileSync(`/proc/${target}/stat`, 'latin1');
+        return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
       } catch {
         return false;
       }
@@ -172,7 +185,7 @@ describe('the TUI in a real terminal (tmux)', () => {
   it('q on the Start button quits with exit code 0; in a text field it is a letter', async () => {
     const codeFile = join(dir, 'tui-exit-code');
     try {
-      execFileSync('tmux', ['kill-session', '-t', session], { stdio: 'ignore' });
+      execFileSync('tmux', ['-L', SOCKET, 'kill-session', '-t', session], { stdio: 'ignore' });
     } catch {
       // gone with the app the last test quit
     }
@@ -207,7 +220,7 @@ describe('the preview pane (v) in a real terminal (tmux)', () => {
 
   afterAll(() => {
     try {
-      execFileSync('tmux', ['kill-session', '-t', pane], { stdio: 'ignore' });
+      execFileSync('tmux', ['-L', SOCKET, 'kill-session', '-t', pane], { stdio: 'ignore' });
     } catch {
       // gone
     }
