@@ -1,6 +1,6 @@
 import * as ort from 'onnxruntime-node';
 import type { Device } from '../domain.js';
-import { openSession } from './upscaler.js';
+import { openSession } from './session.js';
 
 export interface InterpolatorOptions {
   readonly modelPath: string;
