@@ -4,7 +4,8 @@ import type { Readable } from 'node:stream';
 import type { AssembleWork, ProcessResult } from '../domain.js';
 import { removeStore } from '../services/checkpoints.js';
 import { freeBytes, isNoSpace, notEnoughSpace } from '../services/disk-space.js';
-import { concatList, containerFor, droppedSubtitles, finalArgs } from '../services/ffmpeg/args.js';
+import { assembleArgs, concatList, containerFor, droppedSubtitles } from '../services/ffmpeg/args.js';
+import { resolveEncoding } from '../services/ffmpeg/encoders.js';
 import { onProgressFrames } from '../services/ffmpeg/progress.js';
 import { ffmpegBinaries } from '../services/ffmpeg/resolve.js';
 import { sweepStaleLocks } from '../services/output-lock.js';
@@ -26,7 +27,7 @@ function sweepOutputFolder(scope: WorkScope, folder: string): void {
   scope.notice(`removed ${removed.length} file(s) left in ${folder} by upframe runs that ended: ${removed.map((path) => basename(path)).join(', ')}`);
 }
 
-/** The segments' size on disk: the most the output could need when nothing else tells. */
+/** The segments' size on disk: about the output's, as they are its video, when nothing else tells. */
 function segmentBytes(processed: ProcessResult): number {
   return processed.segments.reduce((sum, segment) => {
     try {
@@ -43,8 +44,9 @@ async function readBack(scope: WorkScope, file: string): Promise<WrittenFile> {
 }
 
 /**
- * Joins the lossless segments, encodes them once for the container with the input's audio and
- * subtitles into a partial file beside the destination, reads it back, then renames it into place.
+ * Joins the segments, already in the output's codec, by stream copy with the input's audio and
+ * subtitles into a partial file beside the destination, reads it back, then renames it into place:
+ * no video is encoded here, and the temp folder never holds more than the segments.
  * ffmpeg's exit code alone does not prove the file whole: on a full disk ffmpeg 5.1 exits 0 with an
  * mp4 lacking its index or an mkv cut short, so nothing is committed unless ffprobe finds every frame.
  */
@@ -57,8 +59,9 @@ export const assembleWork = defineWork<AssembleWork, AssembleResult>('assemble',
   scope.onRelease(() => removeIfExists(partial));
   // `upframe preview`: one frame as PNG instead of a video (actors/preview.ts).
   if (processed.preview) return writePreview(scope, work, partial, output);
-  const dropped = droppedSubtitles(containerFor(output), work.media);
-  if (dropped > 0) scope.notice(`${dropped} bitmap subtitle stream(s) cannot go into ${containerFor(output)}: left out (write .mkv to keep them)`);
+  const container = containerFor(output);
+  const dropped = droppedSubtitles(container, work.media);
+  if (dropped > 0) scope.notice(`${dropped} bitmap subtitle stream(s) cannot go into ${container}: left out (write .mkv to keep them)`);
   const list = join(work.jobDir, 'segments.txt');
   try {
     writeFileSync(list, concatList(processed.segments, processed.rate));
@@ -66,18 +69,9 @@ export const assembleWork = defineWork<AssembleWork, AssembleResult>('assemble',
     if (isNoSpace(cause)) throw notEnoughSpace(work.jobDir, undefined, freeBytes(work.jobDir), { written: 'the list of segments', elsewhere: 'another --temp-dir' });
     throw cause;
   }
-  const encode = {
-    container: containerFor(output),
-    frameWidth: processed.frameWidth,
-    frameHeight: processed.frameHeight,
-    outWidth: processed.outWidth,
-    outHeight: processed.outHeight,
-    frameRate: processed.rate,
-    crf: work.options.crf,
-  };
   const ffmpeg = scope.spawn({
     command: ffmpegBinaries().ffmpeg,
-    args: finalArgs(encode, work.media, list, resolve(work.input), partial),
+    args: assembleArgs(container, resolveEncoding(work.options, container, undefined, output).codec, work.media, list, resolve(work.input), partial),
     role: 'mux',
     stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
   });

@@ -9,7 +9,7 @@ export interface SegmentStore {
   path(index: number): string;
   /** Written here, renamed to `path` when verified complete. */
   partPath(index: number): string;
-  /** A segment counts once its file is recorded and still has the size and checksum recorded. */
+  /** A segment counts once its file is recorded and still has the size (and, when opened, the checksum) recorded. */
   has(index: number): boolean;
   /** After the rename: the segment's frame count, size and checksum go into the manifest. */
   record(index: number, frames: number): void;
@@ -19,7 +19,8 @@ export interface SegmentStore {
 interface SegmentRecord {
   readonly frames: number;
   readonly size: number;
-  readonly sample: string;
+  /** sha256 of the whole file: segments are in the output's codec, about its size, cheap to hash. */
+  readonly sha256: string;
 }
 
 export interface InputIdentity {
@@ -30,7 +31,8 @@ export interface InputIdentity {
 }
 
 interface Manifest {
-  readonly version: 2;
+  /** 3: segments in the output's codec, recorded by a whole-file hash (2: lossless segments). */
+  readonly version: 3;
   readonly input: InputIdentity;
   readonly settings: unknown;
   readonly segments: Readonly<Record<string, SegmentRecord>>;
@@ -58,15 +60,26 @@ function sampleHash(path: string, size: number): string {
   return hash.digest('hex');
 }
 
-function recordOf(path: string, frames: number): SegmentRecord {
-  const { size } = statSync(path);
-  return { frames, size, sample: sampleHash(path, size) };
+function fileHash(path: string): string {
+  const hash = createHash('sha256');
+  const fd = openSync(path, 'r');
+  try {
+    const buffer = Buffer.alloc(SAMPLE);
+    for (let read = readSync(fd, buffer, 0, SAMPLE, null); read > 0; read = readSync(fd, buffer, 0, SAMPLE, null)) hash.update(buffer.subarray(0, read));
+  } finally {
+    closeSync(fd);
+  }
+  return hash.digest('hex');
 }
 
+function recordOf(path: string, frames: number): SegmentRecord {
+  return { frames, size: statSync(path).size, sha256: fileHash(path) };
+}
+
+/** A kept segment counts only while its file is the one recorded: same size, same bytes. */
 function matches(path: string, record: SegmentRecord | undefined): boolean {
   if (!record || !existsSync(path)) return false;
-  const { size } = statSync(path);
-  return size === record.size && sampleHash(path, size) === record.sample;
+  return statSync(path).size === record.size && fileHash(path) === record.sha256;
 }
 
 export function resumeDir(tempRoot: string, input: string, output: string): string {
@@ -83,7 +96,8 @@ function store(dir: string, resumable: boolean, records: Record<string, SegmentR
     resumable,
     path,
     partPath: (index) => `${path(index)}.part`,
-    has: (index) => matches(path(index), records[index]),
+    // The bytes were checked when the store was opened (openResumeStore): here the size suffices.
+    has: (index) => records[index] !== undefined && existsSync(path(index)) && statSync(path(index)).size === records[index].size,
     record: (index, frames) => {
       records[index] = recordOf(path(index), frames);
       save();
@@ -102,7 +116,7 @@ export interface OpenedStore {
 }
 
 function differences(before: Manifest, input: InputIdentity, settings: unknown): string | undefined {
-  if (before.version !== 2) return 'an older format';
+  if (before.version !== 3) return 'an older format';
   if (before.input.size !== input.size || before.input.sample !== input.sample || before.input.mtimeMs !== input.mtimeMs) return 'a different version of the input';
   if (JSON.stringify(before.settings) !== JSON.stringify(settings)) return 'other options or models';
   return undefined;
@@ -125,7 +139,8 @@ function writeManifest(path: string, manifest: Manifest): void {
 /**
  * The --resume store: reuses the folder when its manifest matches this input and these settings,
  * and starts it over (saying why) when it does not. Unfinished `.part` files never count, and a kept
- * segment whose size or checksum changed since it was recorded is removed and redone, with a notice.
+ * segment whose size or checksum changed since it was recorded (truncated, overwritten, bit rot) is
+ * removed and redone, with a notice: it is never joined.
  */
 export function openResumeStore(dir: string, input: InputIdentity, settings: unknown): OpenedStore {
   const manifestPath = join(dir, 'manifest.json');
@@ -147,7 +162,7 @@ export function openResumeStore(dir: string, input: InputIdentity, settings: unk
     }
   }
   if (damaged.length > 0) notices.push(`kept segment(s) ${damaged.join(', ')} in ${dir} changed on disk since they were finished: redoing them`);
-  const save = () => writeManifest(manifestPath, { version: 2, input, settings, segments: records });
+  const save = () => writeManifest(manifestPath, { version: 3, input, settings, segments: records });
   save();
   return { store: store(dir, true, records, save), notice: notices.length > 0 ? notices.join('; ') : undefined };
 }

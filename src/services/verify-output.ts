@@ -20,7 +20,7 @@ export interface WriteReport {
   readonly encodedFrames: number;
   /** The writer's stderr: ffmpeg 5.1 reports a full disk there and still exits 0. */
   readonly stderr: string;
-  /** The most the output could take (the lossless segments' size), for when no frame was written. */
+  /** About what the output takes (its segments' size: they are its video), for when no frame was written. */
   readonly fallbackBytes: number;
   readonly written: WrittenFile;
 }

@@ -1,6 +1,7 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
+import { resumeDir } from '../../src/services/checkpoints.js';
 import { scratchDir } from '../helpers/app.js';
 import { cli, type CliResult } from '../helpers/cli.js';
 import { cannotMountTmpfs, mountSmallDisk, unmount, upframeLeftovers } from '../helpers/disk.js';
@@ -58,12 +59,13 @@ describe('a full output disk is a failure, never a broken file', () => {
 
 describe('a full temp disk is a failure too', () => {
   const why = cannotMountTmpfs(join(dir, 'mount-probe-tmp'));
+  // Lossless segments (x264 -qp 0, RGB): a few MB, so the disk fills inside the first segment.
   it.skipIf(why !== undefined)(`segments on a 300k tmpfs: exit 1, one line naming the temp folder, nothing left${why ? ` (skipped: cannot mount a tmpfs: ${why})` : ''}`, async () => {
     const temp = join(dir, 'small-temp');
     expect(mountSmallDisk(temp, '300k')).toBeUndefined();
     onTestFinished(() => unmount(temp));
     const output = join(dir, 'temp-full.mp4');
-    const run = cli(['run', wide, '-o', output, '--model', fast, '--temp-dir', temp]);
+    const run = cli(['run', wide, '-o', output, '--model', fast, '--lossless', '--temp-dir', temp]);
     const result = await run.result;
     expect(result.code).toBe(1);
     const lines = errorLines(result);
@@ -73,6 +75,40 @@ describe('a full temp disk is a failure too', () => {
     expect(existsSync(output)).toBe(false);
     expect(upframeLeftovers(dir)).toEqual([]);
     expect(markedProcesses(run.marker)).toEqual([]);
+  });
+});
+
+describe('a temp disk that fills with --resume keeps the finished segments', () => {
+  const why = cannotMountTmpfs(join(dir, 'mount-probe-resume'));
+  // Lossless segments of 12 frames at 640×480 are about 230 KB: two fit in 600k, the third does not.
+  it.skipIf(why !== undefined)(`exit 1, one line naming the resume folder; the kept segments are whole and recorded${why ? ` (skipped: cannot mount a tmpfs: ${why})` : ''}`, async () => {
+    const temp = join(dir, 'small-resume-temp');
+    expect(mountSmallDisk(temp, '600k')).toBeUndefined();
+    onTestFinished(() => unmount(temp));
+    const output = join(dir, 'resume-full.mp4');
+    const run = cli(['run', wide, '-o', output, '--model', fast, '--lossless', '--chunk', '12', '--resume', '--temp-dir', temp]);
+    const result = await run.result;
+    expect(result.code).toBe(1);
+    const store = resumeDir(temp, wide, output);
+    const lines = errorLines(result);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(new RegExp(`^upframe: not enough space to write the segments in: ${store} \\([\\d.]+ [KMG]B free; free some space there or choose another --temp-dir\\)$`));
+    expect(existsSync(output)).toBe(false);
+    expect(upframeLeftovers(dir)).toEqual([]);
+    expect(markedProcesses(run.marker)).toEqual([]);
+    expect(jobDirs(temp)).toEqual([]);
+    const names = readdirSync(store).sort();
+    expect(names.filter((name) => name.endsWith('.part'))).toEqual([]);
+    const manifest = JSON.parse(readFileSync(join(store, 'manifest.json'), 'utf8')) as { segments: Record<string, { frames: number; size: number }> };
+    const kept = Object.keys(manifest.segments);
+    expect(kept.length).toBeGreaterThanOrEqual(1);
+    expect(kept.length).toBeLessThan(6);
+    for (const index of kept) {
+      const file = join(store, `segment-${index.padStart(5, '0')}.nut`);
+      expect(statSync(file).size).toBe(manifest.segments[index].size);
+      expect(frameMd5s(file)).toHaveLength(12);
+    }
+    expect(names.filter((name) => name.endsWith('.nut'))).toHaveLength(kept.length);
   });
 });
 

@@ -18,7 +18,7 @@ const fast = nearestModel(dir);
 const slow = slowModel(dir, 200);
 let n = 0;
 
-/** The marked child whose command line matches: the decoder reads the input, the encoder writes Ut Video. */
+/** The marked child whose command line matches: the decoder reads the input, the encoder writes a segment file. */
 function childMatching(marker: string, pattern: RegExp): number | undefined {
   return markedProcesses(marker).find((pid) => {
     try {
@@ -37,8 +37,8 @@ function expectNothingLeft(run: CliRun, output: string): void {
 }
 
 const ROLES = [
-  { role: 'decode', input: large, model: fast, pattern: /rawvideo -pix_fmt rgb24 pipe:1/, message: /^upframe: decoding failed for: .*large\.mkv \(ffmpeg was killed by SIGKILL\)$/m },
-  { role: 'encode', input: large, model: fast, pattern: /utvideo/, message: /^upframe: encoding failed for: .*segment-\d+\.nut\.part \(ffmpeg was killed by SIGKILL\)$/m },
+  { role: 'decode', input: large, model: fast, pattern: /rawvideo -pix_fmt rgb24 -y file:\S*\.fifo/, message: /^upframe: decoding failed for: .*large\.mkv \(ffmpeg was killed by SIGKILL\)$/m },
+  { role: 'encode', input: large, model: fast, pattern: /-f nut -y file:\S*segment-\d+\.nut\.part/, message: /^upframe: encoding failed for: .*segment-\d+\.nut\.part \(ffmpeg was killed by SIGKILL\)$/m },
   { role: 'upscale host', input: clip, model: slow, pattern: /hosts\/upscale/, message: /^upframe: the upscale host stopped \(killed by SIGKILL\)/m },
 ];
 

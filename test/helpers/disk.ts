@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 
 /**
  * Mounts a tmpfs of `size` (e.g. '300k') on `dir`: a small disk that fills up for real. Needs root
@@ -34,4 +35,19 @@ export function unmount(dir: string): void {
 /** What upframe itself may leave in an output folder: partial files and output locks, whatever their names. */
 export function upframeLeftovers(folder: string): string[] {
   return readdirSync(folder).filter((name) => name.includes('.upframe-partial-') || name.startsWith('.upframe-lock-'));
+}
+
+/** Bytes under a folder (its files' sizes), 0 when it is gone; files removed while counted count 0. */
+export function folderBytes(folder: string): number {
+  if (!existsSync(folder)) return 0;
+  let total = 0;
+  for (const entry of readdirSync(folder, { withFileTypes: true })) {
+    const path = join(folder, entry.name);
+    try {
+      total += entry.isDirectory() ? folderBytes(path) : statSync(path).size;
+    } catch {
+      // removed while counted
+    }
+  }
+  return total;
 }

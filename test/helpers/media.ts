@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { resolveFfmpeg } from '../../src/services/ffmpeg/resolve.js';
 
@@ -95,4 +95,26 @@ export function psnr(a: Uint8Array, b: Uint8Array): number {
   for (let i = 0; i < a.length; i++) sum += (a[i] - b[i]) ** 2;
   const mse = sum / a.length;
   return mse === 0 ? Number.POSITIVE_INFINITY : 10 * Math.log10((255 * 255) / mse);
+}
+
+export interface VideoPsnr {
+  readonly frames: number;
+  /** Over all frames and planes, and the worst frame's, in dB (Infinity when equal). */
+  readonly average: number;
+  readonly min: number;
+}
+
+/**
+ * PSNR of two videos' decoded frames, frame by frame, by ffmpeg's `psnr` filter on their own pixels
+ * (same size and format: two encodes of one pipeline). The frame counts are checked too: the filter
+ * stops at the shorter one.
+ */
+export function videoPsnr(a: string, b: string): VideoPsnr {
+  const run = spawnSync(ffmpeg.ffmpeg, ['-hide_banner', '-nostdin', '-i', a, '-i', b, '-lavfi', '[0:v:0][1:v:0]psnr', '-f', 'null', '-'], { encoding: 'utf8' });
+  const summary = /PSNR .*average:(\S+) min:(\S+)/.exec(run.stderr);
+  if (run.status !== 0 || !summary) throw new Error(`ffmpeg psnr failed: ${run.stderr.slice(-500)}`);
+  const value = (text: string) => (text === 'inf' ? Number.POSITIVE_INFINITY : Number(text));
+  const [countA, countB] = [a, b].map((file) => frameMd5s(file).length);
+  if (countA !== countB) throw new Error(`${a} has ${countA} frames, ${b} ${countB}`);
+  return { frames: countA, average: value(summary[1]), min: value(summary[2]) };
 }

@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync, readdirSync, utimesSync } from 'node:fs';
+import { copyFileSync, existsSync, readdirSync, readFileSync, statSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { JobOptions } from '../../src/domain.js';
@@ -6,14 +6,15 @@ import { resumeDir } from '../../src/services/checkpoints.js';
 import { invariantViolations, options, scratchDir, startRun } from '../helpers/app.js';
 import { cli, jsonEvents } from '../helpers/cli.js';
 import { markedProcesses, waitUntil } from '../helpers/invariants.js';
-import { frameMd5s, makeClip } from '../helpers/media.js';
+import { frameMd5s, makeClip, videoStream } from '../helpers/media.js';
 import { nearestModel, slowModel } from '../helpers/models.js';
 
 const dir = scratchDir();
 const tempRoot = join(dir, 'tmp');
 const nearest = nearestModel(dir, 2);
 const clip = makeClip(dir, 'clip.mp4', { size: '64x48', seconds: 2, rate: '24', audio: true });
-const resumeOptions = (extra: Partial<JobOptions> = {}) => options(tempRoot, { model: nearest, chunk: 8, resume: true, overwrite: true, ...extra });
+// Lossless (FFV1): a resumed run's frames compare bit for bit with an uninterrupted one's.
+const resumeOptions = (extra: Partial<JobOptions> = {}) => options(tempRoot, { model: nearest, chunk: 8, resume: true, overwrite: true, lossless: true, ...extra });
 
 function segmentsIn(folder: string): string[] {
   return existsSync(folder) ? readdirSync(folder).filter((name) => name.endsWith('.nut')) : [];
@@ -63,7 +64,7 @@ describe('--resume', () => {
     const store = resumeDir(tempRoot, clip, output);
     await cancelAfterSegments(clip, output, resumeOptions(), 2);
     expect(segmentsIn(store).length).toBeGreaterThanOrEqual(2);
-    await cancelAfterSegments(clip, output, resumeOptions({ crf: 30, tile: 16 }), 1);
+    await cancelAfterSegments(clip, output, resumeOptions({ crf: 30, tile: 16, lossless: undefined }), 1);
     const run = startRun([{ input: clip, output }], resumeOptions({ tile: 32 }));
     await run.when((item) => (item.notices ?? []).some((n) => n.includes('starting over')));
     expect(run.actor.getSnapshot().context.items[0].notices).toContain(`checkpoints in ${store} were made for other options or models: starting over`);
@@ -78,6 +79,46 @@ describe('--resume', () => {
     utimesSync(copy, new Date(), new Date(Date.now() + 5000));
     const { notices } = await runToEnd(copy, copyOut, resumeOptions());
     expect(notices.some((n) => n.endsWith('were made for a different version of the input: starting over'))).toBe(true);
+  });
+
+  it('another encoder, preset or quality drops the kept segments: they are in the output\'s codec', async () => {
+    const output = join(dir, 'encoder.mkv');
+    const store = resumeDir(tempRoot, clip, output);
+    const lossy = { lossless: undefined };
+    await cancelAfterSegments(clip, output, resumeOptions(lossy), 2);
+    expect(segmentsIn(store).length).toBeGreaterThanOrEqual(2);
+    for (const changed of [{ preset: 'veryfast' }, { preset: 'veryfast', crf: 24 }, { codec: 'h265' as const }]) {
+      const run = startRun([{ input: clip, output }], resumeOptions({ ...lossy, ...changed }));
+      await run.when((item) => (item.progress?.segment ?? 0) >= 2 && item.phase === 'processing');
+      expect(run.actor.getSnapshot().context.items[0].notices).toContain(`checkpoints in ${store} were made for other options or models: starting over`);
+      run.cancel();
+      await run.ended;
+      run.actor.stop();
+    }
+    const { item, notices } = await runToEnd(clip, output, resumeOptions({ ...lossy, codec: 'h265' }));
+    expect(item.status).toBe('done');
+    expect(notices.some((n) => /^resuming: \d of 6 segments reused$/.test(n))).toBe(true);
+    expect(videoStream(output).codec_name).toBe('hevc');
+  });
+
+  it('a kept segment truncated or altered in place (same size) is redone with a notice, never joined', async () => {
+    const reference = join(dir, 'reference-damaged.mkv');
+    expect((await runToEnd(clip, reference, resumeOptions({ resume: false }))).item.status).toBe('done');
+    const output = join(dir, 'damaged.mkv');
+    const store = resumeDir(tempRoot, clip, output);
+    await cancelAfterSegments(clip, output, resumeOptions(), 3);
+    expect(segmentsIn(store).length).toBeGreaterThanOrEqual(2);
+    const [first, second] = segmentsIn(store).sort().map((name) => join(store, name));
+    truncateSync(first, Math.floor(statSync(first).size / 2));
+    // Bytes flipped in the middle: the size is the same, the frames are not.
+    const bytes = readFileSync(second);
+    for (let i = bytes.length >> 2; i < (bytes.length >> 2) + 64; i++) bytes[i] ^= 0xff;
+    writeFileSync(second, bytes);
+
+    const { item, notices } = await runToEnd(clip, output, resumeOptions());
+    expect(item.status).toBe('done');
+    expect(notices).toContain(`kept segment(s) 1, 2 in ${store} changed on disk since they were finished: redoing them`);
+    expect(frameMd5s(output)).toEqual(frameMd5s(reference));
   });
 
   it('after SIGKILL of the orchestrator, the same command with --resume picks up', async () => {

@@ -1,6 +1,7 @@
 import { extname } from 'node:path';
 import { UserError } from '../errors.js';
-import type { MediaInfo, Rate } from '../../domain.js';
+import type { Codec, JobOptions, MediaInfo, Rate } from '../../domain.js';
+import { availableEncoders, encoderArgs, resolveEncoding, videoTagArgs, type Encoding } from './encoders.js';
 
 export type Container = 'mp4' | 'mkv' | 'mov' | 'webm';
 
@@ -9,8 +10,13 @@ const MUXER: Record<Container, string> = { mp4: 'mp4', mkv: 'matroska', mov: 'mo
 const QUIET = ['-nostdin', '-hide_banner', '-loglevel', 'error'];
 const INPUT_WHITELIST = ['-protocol_whitelist', 'file,pipe'];
 
+/** The container an output's extension names, if any. */
+export function containerOf(output: string): Container | undefined {
+  return CONTAINERS[extname(output).toLowerCase()];
+}
+
 export function containerFor(output: string): Container {
-  const container = CONTAINERS[extname(output).toLowerCase()];
+  const container = containerOf(output);
   if (!container) {
     throw new UserError('unsupported output extension for', {
       kind: 'usage',
@@ -89,32 +95,77 @@ function sideOutput(label: string, side: SideImages): { filter: string; args: st
 }
 
 /**
- * The main output's frames through `split`, the side images' through their own branch. The graph
- * names libswscale's flags as a simple `-vf` graph gets them by default, so the main output's pixels
- * are those it has without side images.
+ * The main output's frames through `split` (then `mainFilter`, the encoder's conversion, on their
+ * branch alone), the side images' through their own branch. The graph names libswscale's flags as a
+ * simple `-vf` graph gets them by default, so the main output's pixels are those it has without side
+ * images.
  */
-function withSideImages(input: string, filter: string | undefined, mainArgs: readonly string[], side: readonly SideImages[], extra: readonly string[] = []): string[] {
+function withSideImages(input: string, filter: string | undefined, mainArgs: readonly string[], side: readonly SideImages[], extra: readonly string[] = [], mainFilter?: string): string[] {
   const outputs = side.map((image, n) => sideOutput(`side${n}`, image));
   const branches = side.map((_, n) => `[in${n}]`).join('');
   const graph = [
-    `sws_flags=bicubic;${input}${filter ? `${filter},` : ''}split=${side.length + 1}[main]${branches}`,
+    `sws_flags=bicubic;${input}${filter ? `${filter},` : ''}split=${side.length + 1}${mainFilter ? '[premain]' : '[main]'}${branches}`,
+    ...(mainFilter ? [`[premain]${mainFilter}[main]`] : []),
     ...outputs.map((output, n) => `[in${n}]${output.filter}`),
   ].join(';');
   return ['-filter_complex', graph, '-map', '[main]', ...extra, ...mainArgs, ...outputs.flatMap((output) => output.args)];
 }
 
+/** Where a segment's frames go: the output's own encode, or (a preview's one frame) exact RGB. */
+export type SegmentEncoding = { readonly kind: 'final'; readonly encoding: Encoding; readonly container: Container } | { readonly kind: 'exact' };
+
+/** The processed frames' geometry and rate as the last host writes them, and the size the output gets. */
+export interface SegmentFrame {
+  readonly width: number;
+  readonly height: number;
+  readonly rate: Rate;
+  /** The output's size; unset: the frames' own. */
+  readonly outWidth?: number;
+  readonly outHeight?: number;
+}
+
 /**
- * A processed segment, kept lossless until the final encode: Ut Video (planar RGB, exact) in NUT
- * (exact timestamps). FFV1 packs tighter but, single-threaded, cost the pipeline 9 % of its speed here;
- * Ut Video costs 2–3 % for about 2–4× the temp space.
+ * A job's segments are encoded straight into the output's codec (joined later by stream copy); a
+ * preview's one frame stays exact, as the PNG is made from it.
  */
-export function segmentArgs(frame: { readonly width: number; readonly height: number; readonly rate: Rate }, absoluteOutput: string, side?: readonly SideImages[]): string[] {
+export function segmentEncoding(work: { readonly output: string; readonly options: JobOptions; readonly plan: { readonly preview?: unknown } }): SegmentEncoding {
+  if (work.plan.preview) return { kind: 'exact' };
+  const container = containerFor(work.output);
+  return { kind: 'final', container, encoding: resolveEncoding(work.options, container, availableEncoders(), work.output) };
+}
+
+/**
+ * The frames resized to the output's size (when the model's scale exceeds the one asked for) and
+ * converted for the encoder: bt709 limited-range yuv420p tagged as such, or RGB for a lossless codec.
+ */
+function encodeFilter(encoding: Encoding, frame: SegmentFrame): string {
+  const width = frame.outWidth ?? frame.width;
+  const height = frame.outHeight ?? frame.height;
+  const resize = width !== frame.width || height !== frame.height ? `scale=${width}:${height}:flags=lanczos,` : '';
+  if (encoding.lossless) return `${resize}format=${encoding.codec === 'ffv1' ? 'bgr0' : 'rgb24'}`;
+  return `${resize}scale=out_color_matrix=bt709:out_range=tv,format=yuv420p`;
+}
+
+const BT709 = ['-colorspace', 'bt709', '-color_primaries', 'bt709', '-color_trc', 'bt709', '-color_range', 'tv'];
+
+/**
+ * A processed segment. In the output's codec: each segment's encode starts on a keyframe and its
+ * GOPs close inside it, with the codec's headers global (`+global_header`), so the concat demuxer
+ * joins the segments by stream copy; NUT keeps the exact timestamps of the pipe's rate. A preview's
+ * frame: Ut Video (planar RGB, exact) in NUT.
+ */
+export function segmentArgs(frame: SegmentFrame, absoluteOutput: string, side?: readonly SideImages[], encode: SegmentEncoding = { kind: 'exact' }): string[] {
   const input = ['-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${frame.width}x${frame.height}`, '-framerate', rateArg(frame.rate), '-i', 'pipe:0'];
-  const output = ['-c:v', 'utvideo', '-pix_fmt', 'gbrp', '-f', 'nut', '-y', fileArg(absoluteOutput)];
+  const file = ['-f', 'nut', '-y', fileArg(absoluteOutput)];
+  const filter = encode.kind === 'final' ? encodeFilter(encode.encoding, frame) : undefined;
+  const codec =
+    encode.kind === 'final'
+      ? [...encoderArgs(encode.encoding), ...(encode.encoding.lossless ? [] : BT709), '-flags', '+global_header']
+      : ['-c:v', 'utvideo', '-pix_fmt', 'gbrp'];
   // The pipe's rate is given: without `-fpsprobesize 0` ffmpeg would read 20 frames to guess it before
   // passing any on, and the pictures would come that late (the segment file is byte for byte the same).
-  if (side && side.length > 0) return [...QUIET, '-fpsprobesize', '0', ...input, ...withSideImages('[0:v]', undefined, output, side)];
-  return [...QUIET, ...input, ...output];
+  if (side && side.length > 0) return [...QUIET, '-fpsprobesize', '0', ...input, ...withSideImages('[0:v]', undefined, [...codec, ...file], side, [], filter)];
+  return [...QUIET, ...input, ...(filter ? ['-vf', filter] : []), ...codec, ...file];
 }
 
 /**
@@ -146,35 +197,14 @@ export function concatList(segments: readonly { readonly file: string; readonly 
     .join('');
 }
 
+/** The geometry a preview's picture is made at. */
 export interface EncodeOptions {
-  readonly container: Container;
   /** Size of the processed frames. */
   readonly frameWidth: number;
   readonly frameHeight: number;
   /** Size written to the file: frames are resized when the model's scale exceeds the requested one. */
   readonly outWidth: number;
   readonly outHeight: number;
-  readonly frameRate: Rate;
-  readonly crf?: number;
-}
-
-function codecArgs(container: Container, crf: number | undefined): string[] {
-  if (container === 'webm') {
-    return ['-c:v', 'libvpx-vp9', '-crf', String(crf ?? 30), '-b:v', '0', '-deadline', 'good', '-cpu-used', '4', '-row-mt', '1'];
-  }
-  return ['-c:v', 'libx264', '-preset', 'medium', '-crf', String(crf ?? 18)];
-}
-
-function videoArgs(options: EncodeOptions): string[] {
-  const resize = options.outWidth !== options.frameWidth || options.outHeight !== options.frameHeight;
-  const filter = `${resize ? `scale=${options.outWidth}:${options.outHeight}:flags=lanczos,` : ''}scale=out_color_matrix=bt709:out_range=tv,format=yuv420p`;
-  return [
-    '-vf', filter,
-    // The segments' own timestamps (exact in NUT, offset by exact durations in the list) pass through.
-    '-vsync', 'passthrough',
-    ...codecArgs(options.container, options.crf),
-    '-colorspace', 'bt709', '-color_primaries', 'bt709', '-color_trc', 'bt709', '-color_range', 'tv',
-  ];
 }
 
 const MP4_AUDIO = new Set(['aac', 'mp3', 'ac3', 'eac3', 'alac', 'opus', 'flac']);
@@ -206,22 +236,16 @@ export function droppedSubtitles(container: Container, info: MediaInfo): number 
 }
 
 /**
- * The final encode: the segments joined (concat demuxer), encoded for the container, with the input's
- * audio and subtitles; progress (`frame=N`) on fd 3.
+ * Assembling: the segments joined (concat demuxer, exact durations) by stream copy, with the input's
+ * audio and subtitles (copied, or converted where the container needs it), metadata and chapters;
+ * progress (`frame=N`) on fd 3. No video is encoded here.
  */
-export function finalArgs(
-  options: EncodeOptions,
-  info: MediaInfo,
-  absoluteList: string,
-  absoluteInput: string,
-  absoluteOutput: string,
-): string[] {
-  const container = options.container;
+export function assembleArgs(container: Container, codec: Codec, info: MediaInfo, absoluteList: string, absoluteInput: string, absoluteOutput: string): string[] {
   return [
     ...QUIET, '-progress', 'pipe:3', '-nostats',
     '-f', 'concat', '-safe', '0', ...INPUT_WHITELIST, '-i', fileArg(absoluteList),
     ...INPUT_WHITELIST, '-i', fileArg(absoluteInput),
-    '-map', '0:v:0', ...videoArgs(options),
+    '-map', '0:v:0', '-c:v', 'copy', ...videoTagArgs(codec, container),
     ...audioArgs(container, info.audioCodecs),
     ...subtitleArgs(container, info.subtitleCodecs),
     '-map_metadata', '1', '-map_chapters', '1',

@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import { availableEncoders, encoderArgs, parseEncoders, resolveEncoding, usableEncoders } from '../../src/services/ffmpeg/encoders.js';
+
+/** An ffmpeg with every encoder upframe drives, and one with only the software ones of a 2018 build. */
+const everything = new Set(['libx264', 'libx264rgb', 'libx265', 'libvpx-vp9', 'libsvtav1', 'libaom-av1', 'ffv1', 'h264_nvenc', 'hevc_nvenc', 'av1_nvenc']);
+const older = new Set(['libx264', 'libx264rgb', 'libx265', 'libvpx-vp9', 'libaom-av1', 'ffv1']);
+
+describe('encoder choice', () => {
+  it('reads the video encoders from this ffmpeg\'s own list', () => {
+    const found = availableEncoders();
+    expect(found.has('ffv1')).toBe(true);
+    expect(found.has('libx264')).toBe(true);
+    // Audio encoders are not video ones.
+    expect(found.has('aac')).toBe(false);
+    expect(parseEncoders(' V..... libx264              libx264 H.264\n A..... aac   AAC\n VF.... utvideo   Ut Video\n')).toEqual(new Set(['libx264', 'utvideo']));
+    expect(usableEncoders(older)).toEqual(['libx264', 'libx265', 'libvpx-vp9', 'libaom-av1', 'ffv1']);
+  });
+
+  it('defaults: the container\'s usual codec, as before (x264 crf 18 medium; vp9 crf 30 in webm)', () => {
+    expect(resolveEncoding({}, 'mp4', everything)).toEqual({ codec: 'h264', encoder: 'libx264', lossless: false, quality: 18, preset: 'medium' });
+    expect(resolveEncoding({}, 'mkv', everything).encoder).toBe('libx264');
+    expect(resolveEncoding({}, 'webm', everything)).toEqual({ codec: 'vp9', encoder: 'libvpx-vp9', lossless: false, quality: 30, preset: '4' });
+  });
+
+  it('a codec picks the first encoder this ffmpeg has: SVT-AV1, else libaom', () => {
+    expect(resolveEncoding({ codec: 'av1' }, 'mkv', everything).encoder).toBe('libsvtav1');
+    expect(resolveEncoding({ codec: 'av1' }, 'mkv', older).encoder).toBe('libaom-av1');
+    expect(resolveEncoding({ encoder: 'hevc_nvenc', crf: 28, preset: 'p5' }, 'mp4', everything)).toEqual({ codec: 'h265', encoder: 'hevc_nvenc', lossless: false, quality: 28, preset: 'p5' });
+    expect(() => resolveEncoding({ encoder: 'hevc_nvenc' }, 'mp4', older)).toThrow('--encoder hevc_nvenc is not one this ffmpeg has');
+  });
+
+  it('--lossless: FFV1 (RGB) in mkv, x264 -qp 0 (RGB) in mp4 and mov; the pixels are the hosts\' RGB', () => {
+    const mkv = resolveEncoding({ lossless: true }, 'mkv', older);
+    expect(mkv).toMatchObject({ codec: 'ffv1', lossless: true, quality: undefined });
+    expect(encoderArgs(mkv)).toEqual(['-c:v', 'ffv1', '-level', '3', '-pix_fmt', 'bgr0']);
+    const mp4 = resolveEncoding({ lossless: true }, 'mp4', older);
+    expect(mp4).toMatchObject({ codec: 'h264', encoder: 'libx264', lossless: true });
+    expect(encoderArgs(mp4)).toEqual(expect.arrayContaining(['libx264rgb', '-qp', '0', 'rgb24']));
+    expect(resolveEncoding({ lossless: true, codec: 'ffv1' }, 'mov', older).codec).toBe('ffv1');
+    expect(() => resolveEncoding({ lossless: true }, 'mp4', new Set(['libx264', 'ffv1']))).toThrow('needs libx264rgb');
+  });
+
+  it('x265 closes its GOPs; x264 segments are stitchable', () => {
+    expect(encoderArgs(resolveEncoding({ codec: 'h265' }, 'mkv', older))).toEqual(expect.arrayContaining(['-x265-params', 'open-gop=0:log-level=error']));
+    expect(encoderArgs(resolveEncoding({}, 'mkv', older))).toEqual(expect.arrayContaining(['-x264-params', 'stitchable=1']));
+  });
+});
