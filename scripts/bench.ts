@@ -6,9 +6,15 @@
  *  - RIFE pairs/s in the pipeline vs a bare loop; resume after a cancel at half; scene detection vs a
  *    plain decode; a batch of 8 with --jobs 1 vs 2
  *  - the preview pane: the job's fps with pictures written and read every 2 s vs without
- * `--only=resume,batch` runs some sections; `--cancels=N`, `--rounds=N`, `--size=WxH`, `--frames=N`.
+ *  - transport: a trivial ×4 model (scripts/nearest-x4.ts) through the pipeline vs ffmpeg alone scaling
+ *    ×4 by nearest neighbour, same encoder and preset, at 1080p and 2160p output
+ *  - chunks: 480 frames with --chunk 48 (one chain of hosts serves all 10 segments) vs one segment
+ *  - rss4k: orchestrator and host peak RSS at 3840×2160 output, tiled and whole-frame
+ * `--only=resume,batch` runs some sections; `--cancels=N`, `--rounds=N`, `--size=WxH`, `--frames=N`,
+ * `--preset=NAME` (x264, transport and chunks), `--chunk-size=WxH` (chunks' input).
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import * as ort from 'onnxruntime-node';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createActor } from 'xstate';
@@ -23,6 +29,11 @@ import { halfBlockRows } from '../src/tui/picture.js';
 import { loadManifest, resolveModel } from '../src/services/models.js';
 import { createInterpolator } from '../src/hosts/interpolator.js';
 import { createUpscaler } from '../src/hosts/upscaler.js';
+import { extractTile, planTiles } from '../src/hosts/tiles.js';
+import { RUN_MARKER_ENV, runMarker } from '../src/services/supervisor.js';
+import { markedProcesses } from '../test/helpers/invariants.js';
+import { writeNearestX4 } from './nearest-x4.js';
+import { tempDisk } from './bench/temp-disk.js';
 import { BIN } from '../test/helpers/cli.js';
 import { ffmpeg, makeClip, makeJoinedClip } from '../test/helpers/media.js';
 import { sceneDetectArgs } from '../src/services/scenes.js';
@@ -34,6 +45,8 @@ const SIZE = args.get('size') ?? '160x90';
 const FRAMES = Number(args.get('frames') ?? 48);
 const CANCELS = Number(args.get('cancels') ?? 20);
 const ROUNDS = Number(args.get('rounds') ?? 3);
+const PRESET = args.get('preset') ?? 'veryfast';
+const CHUNK_SIZE = args.get('chunk-size') ?? '320x180';
 const dir = scratchDir('upframe-bench-');
 const tempRoot = join(dir, 'tmp');
 const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -99,17 +112,21 @@ async function pipelineVsBare() {
     // From the host's first report (model loaded) to its last frame: the steady-state rate.
     pipelineRuns.push((frames - 1) / (((pipeline.lastFrameAt ?? 0) - (pipeline.firstFrameAt ?? 0)) / 1000));
 
-    const upscaler = await createUpscaler({ modelPath: model.path, device: 'cpu', tileSize: tile, overlap: model.tile.overlap, scale: model.scale });
-    await upscaler.upscale(raw.subarray(0, frameBytes), w, h);
+    // Bare: onnxruntime alone on the float model, every tile converted beforehand, only session.run timed.
+    const session = await ort.InferenceSession.create(model.path, { executionProviders: ['cpu'], graphOptimizationLevel: 'all' });
+    const feeds = Array.from({ length: frames }, (_, i) =>
+      planTiles(w, h, tile, model.tile.overlap).map((t) => ({ [session.inputNames[0]]: new ort.Tensor('float32', extractTile(raw.subarray(i * frameBytes, (i + 1) * frameBytes), w, t), [1, 3, t.padHeight, t.padWidth]) })),
+    );
+    for (const feed of feeds[0]) await session.run(feed);
     const started = performance.now();
-    for (let i = 1; i < frames; i++) await upscaler.upscale(raw.subarray(i * frameBytes, (i + 1) * frameBytes), w, h);
+    for (let i = 1; i < frames; i++) for (const feed of feeds[i]) await session.run(feed);
     bareRuns.push((frames - 1) / ((performance.now() - started) / 1000));
-    await upscaler.release();
+    await session.release();
   }
   const pipelineFps = median(pipelineRuns);
   const bareFps = median(bareRuns);
   return {
-    size: SIZE, frames, tile, rounds: ROUNDS,
+    size: SIZE, frames, tile, rounds: ROUNDS, bare: 'onnxruntime session.run on pre-converted float tiles, nothing else',
     pipelineFps: round(pipelineFps), bareFps: round(bareFps), ratio: round(pipelineFps / bareFps), goal: 0.95,
     pipelineRuns: pipelineRuns.map(round), bareRuns: bareRuns.map(round),
   };
@@ -395,6 +412,184 @@ function round(n: number): number {
   return Math.round(n * 100) / 100;
 }
 
+/** The encoder both sides of a comparison use: upframe's `--codec h264 --preset P --crf 23`, and ffmpeg's. */
+function x264(preset = PRESET): { options: Partial<JobOptions>; args: string[] } {
+  return { options: { codec: 'h264', preset: preset, crf: 23 }, args: ['-c:v', 'libx264', '-preset', preset, '-crf', '23', '-pix_fmt', 'yuv420p'] };
+}
+
+const CLOCK_TICK = 100;
+
+/** CPU seconds (user + system) of a live process, from /proc. */
+function cpuSeconds(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICK;
+  } catch {
+    return undefined;
+  }
+}
+
+function roleOf(pid: number): string {
+  let cmdline = '';
+  try {
+    cmdline = readFileSync(`/proc/${pid}/cmdline`, 'latin1').replace(/\0/g, ' ');
+  } catch {
+    return 'gone';
+  }
+  if (cmdline.includes('hosts/upscale.')) return 'host';
+  if (/ffprobe/.test(cmdline)) return 'ffprobe';
+  if (/-f rawvideo -pix_fmt rgb24 -y file:\S*\.fifo/.test(cmdline)) return 'decode';
+  if (/-i file:\S*\.fifo/.test(cmdline)) return 'encode';
+  if (/ffmpeg/.test(cmdline)) return 'assemble';
+  return 'other';
+}
+
+/**
+ * One upframe run timed: start → first progress (probe, hosts loaded), → last frame, → idle (flush,
+ * checks, assembly); and the CPU seconds of each of its processes (sampled from /proc every 50 ms,
+ * so a process's last 50 ms may be missed), the orchestrator's own included (with this sampling).
+ */
+async function timedJob(input: string, output: string, jobOptions: JobOptions) {
+  const cpu = new Map<number, { role: string; seconds: number }>();
+  const sample = () => {
+    for (const pid of markedProcesses(runMarker())) {
+      const seconds = cpuSeconds(pid);
+      if (seconds === undefined) continue;
+      const known = cpu.get(pid);
+      if (known) known.seconds = Math.max(known.seconds, seconds);
+      else cpu.set(pid, { role: roleOf(pid), seconds });
+    }
+  };
+  const timer = setInterval(sample, 50);
+  const before = process.cpuUsage();
+  const started = performance.now();
+  const r = await runJob(input, output, jobOptions);
+  clearInterval(timer);
+  const own = process.cpuUsage(before);
+  if (r.item?.status !== 'done') throw new Error(`bench job ${r.item?.status}: ${r.item?.error?.message}`);
+  const cpuByRole: Record<string, number> = { orchestrator: round((own.user + own.system) / 1e6) };
+  for (const { role, seconds } of cpu.values()) cpuByRole[role] = round((cpuByRole[role] ?? 0) + seconds);
+  cpuByRole.total = round(Object.values(cpuByRole).reduce((a, b) => a + b, 0));
+  return {
+    wallMs: r.idleAt - started,
+    startupMs: (r.firstFrameAt ?? started) - started,
+    framesMs: (r.lastFrameAt ?? started) - (r.firstFrameAt ?? started),
+    tailMs: r.idleAt - (r.lastFrameAt ?? started),
+    cpuSeconds: cpuByRole,
+  };
+}
+
+/** ffmpeg alone: decode, ×4 nearest neighbour, encode, timed as one process; its CPU from `-benchmark`. */
+function ffmpegAlone(input: string, output: string): { ms: number; cpuSeconds: number } {
+  const started = performance.now();
+  // `-benchmark` prints its line at the info level: no `-v error` here.
+  const result = spawnSync(ffmpeg.ffmpeg, ['-benchmark', '-nostats', '-hide_banner', '-y', '-i', input, '-map', '0:v:0', '-vf', 'scale=iw*4:ih*4:flags=neighbor', ...x264().args, output], { encoding: 'utf8' });
+  const ms = performance.now() - started;
+  if (result.status !== 0) throw new Error(`ffmpeg alone failed: ${result.stderr}`);
+  const bench = /utime=([\d.]+)s stime=([\d.]+)s/.exec(result.stderr);
+  return { ms, cpuSeconds: bench ? round(Number(bench[1]) + Number(bench[2])) : NaN };
+}
+
+/** (a) The transport at large frames: the trivial model's pipeline vs ffmpeg alone, same encode. */
+async function transport() {
+  const model = writeNearestX4(join(dir, 'nearest-x4.onnx'));
+  const cases = [
+    { size: '480x270', frames: 48 },
+    { size: '960x540', frames: 24 },
+  ];
+  const results = [];
+  for (const { size, frames } of cases) {
+    const input = makeClip(dir, `transport-${size}.mp4`, { size, seconds: frames / 24 });
+    const upframe: Awaited<ReturnType<typeof timedJob>>[] = [];
+    const aloneRuns: ReturnType<typeof ffmpegAlone>[] = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      aloneRuns.push(ffmpegAlone(input, join(dir, `transport-${size}.ffmpeg.mp4`)));
+      upframe.push(await timedJob(input, join(dir, `transport-${size}.upframe.mp4`), options({ model, tile: 0, ...x264().options })));
+    }
+    const alone = aloneRuns.map((a) => a.ms);
+    const pick = (key: 'startupMs' | 'framesMs' | 'tailMs') => round(median(upframe.map((u) => u[key])));
+    const ffmpegMs = median(alone);
+    const upframeMs = median(upframe.map((u) => u.wallMs));
+    results.push({
+      input: size, output: size.split('x').map((v) => Number(v) * 4).join('x'), frames, preset: PRESET, tile: 'whole frame',
+      ffmpegAloneMs: round(ffmpegMs), upframeMs: round(upframeMs), ratio: round(ffmpegMs / upframeMs), goal: 0.85,
+      upframe: { startupMs: pick('startupMs'), framesMs: pick('framesMs'), tailMs: pick('tailMs') },
+      // Where the rest goes: CPU seconds per process of the last round, against ffmpeg alone's.
+      cpuSeconds: { ffmpegAlone: aloneRuns.at(-1)!.cpuSeconds, upframe: upframe.at(-1)!.cpuSeconds },
+      ffmpegAloneRuns: alone.map(round), upframeRuns: upframe.map((u) => round(u.wallMs)),
+    });
+  }
+  return results;
+}
+
+/** (c) One chain of hosts for 10 segments: 480 frames with --chunk 48 vs one segment, alternating. */
+async function chunks() {
+  const model = writeNearestX4(join(dir, 'nearest-x4.onnx'));
+  const input = makeClip(dir, 'chunks.mp4', { size: CHUNK_SIZE, seconds: 20 });
+  const whole: Awaited<ReturnType<typeof timedJob>>[] = [];
+  const chunked: Awaited<ReturnType<typeof timedJob>>[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    whole.push(await timedJob(input, join(dir, 'chunks-whole.mp4'), options({ model, tile: 0, ...x264().options })));
+    chunked.push(await timedJob(input, join(dir, 'chunks-48.mp4'), options({ model, tile: 0, chunk: 48, ...x264().options })));
+  }
+  const wholeMs = median(whole.map((u) => u.wallMs));
+  const chunkedMs = median(chunked.map((u) => u.wallMs));
+  return {
+    input: CHUNK_SIZE, frames: 480, chunk: 48, preset: PRESET,
+    wholeMs: round(wholeMs), chunkedMs: round(chunkedMs), ratio: round(chunkedMs / wholeMs), goal: 1.05,
+    // Less sensitive to other load on the machine than wall time: every process's CPU, last round.
+    cpuSeconds: { whole: whole.at(-1)!.cpuSeconds, chunked: chunked.at(-1)!.cpuSeconds },
+    wholeRuns: whole.map((u) => round(u.wallMs)), chunkedRuns: chunked.map((u) => round(u.wallMs)),
+  };
+}
+
+function vmHwmMb(pid: number): number | undefined {
+  try {
+    const kb = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return kb === undefined ? undefined : Number(kb) / 1024;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The CLI as a user runs it, its peak RSS and its host's, sampled from /proc until it exits. */
+function peakRssOfRun(input: string, output: string, extra: string[]): Promise<{ orchestratorMb: number; hostMb: number }> {
+  const marker = `upframe-bench-rss-${process.pid}-${Math.random().toString(36).slice(2)}`;
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, 'run', input, '-o', output, '--overwrite', '--json', '--temp-dir', tempRoot, ...extra], { stdio: 'ignore', env: { ...process.env, [RUN_MARKER_ENV]: marker } });
+    const peaks = { orchestratorMb: 0, hostMb: 0 };
+    const sample = () => {
+      peaks.orchestratorMb = Math.max(peaks.orchestratorMb, vmHwmMb(child.pid!) ?? 0);
+      for (const pid of markedProcesses(marker)) {
+        let cmdline = '';
+        try {
+          cmdline = readFileSync(`/proc/${pid}/cmdline`, 'latin1');
+        } catch {
+          continue;
+        }
+        if (cmdline.includes('hosts/upscale.')) peaks.hostMb = Math.max(peaks.hostMb, vmHwmMb(pid) ?? 0);
+      }
+    };
+    const timer = setInterval(sample, 20);
+    child.on('exit', (code) => {
+      clearInterval(timer);
+      if (code !== 0) reject(new Error(`run exited ${code}`));
+      else resolve({ orchestratorMb: round(peaks.orchestratorMb), hostMb: round(peaks.hostMb) });
+    });
+  });
+}
+
+/** (d) 960×540 → 3840×2160: peak RSS with 256-pixel tiles (the default) and with the whole frame as one tile. */
+async function rss4k() {
+  const model = writeNearestX4(join(dir, 'nearest-x4.onnx'));
+  const input = makeClip(dir, 'rss-960x540.mp4', { size: '960x540', seconds: 0.5 });
+  const common = ['--model', model, '--codec', 'h264', '--preset', 'ultrafast'];
+  const tiled = await peakRssOfRun(input, join(dir, 'rss-tiled.mp4'), [...common, '--tile', '256']);
+  const whole = await peakRssOfRun(input, join(dir, 'rss-whole.mp4'), [...common, '--tile', '0']);
+  return { input: '960x540', output: '3840x2160', frames: 12, tile256: tiled, wholeFrame: whole, frameMb: round((3840 * 2160 * 3) / 2 ** 20) };
+}
+
 const ONLY = args.get('only')?.split(',');
 const sections: [string, () => Promise<unknown>][] = [
   ['throughput', pipelineVsBare],
@@ -405,6 +600,10 @@ const sections: [string, () => Promise<unknown>][] = [
   ['scenes', sceneDetection],
   ['batch', batchJobs],
   ['previews', previewPane],
+  ['transport', transport],
+  ['chunks', chunks],
+  ['rss4k', rss4k],
+  ['tempDisk', () => tempDisk()],
 ];
 const results: Record<string, unknown> = {};
 for (const [name, section] of sections) {

@@ -32,15 +32,17 @@ export function roleOf(argv: readonly string[]): { role: SeenRole; preExec: bool
   const rest = args.slice(1).join(' ');
   if (program.startsWith('ffprobe')) return { role: 'ffprobe', preExec };
   if (program.startsWith('ffmpeg')) {
-    if (/\butvideo\b/.test(rest)) return { role: 'encode', preExec };
+    if (/\butvideo\b|-i (pipe:0|file:\S*\.fifo)(\s|$)/.test(rest)) return { role: 'encode', preExec };
     if (/-f concat\b/.test(rest)) return { role: 'mux', preExec };
     if (/select='gt\(scene/.test(rest)) return { role: 'scenes', preExec };
-    if (/-f rawvideo -pix_fmt rgb24 pipe:1\b/.test(rest)) return { role: 'decode', preExec };
+    if (/-f rawvideo -pix_fmt rgb24 (pipe:1\b|-y file:\S*\.fifo\b)/.test(rest)) return { role: 'decode', preExec };
     return { role: 'other', preExec };
   }
   if (program.startsWith('esbuild') || /\/esbuild\b/.test(args[0])) return { role: 'esbuild', preExec };
   if (/hosts\/upscale\.ts\b/.test(rest)) return { role: 'upscale-host', preExec };
   if (/hosts\/interpolate\.ts\b/.test(rest)) return { role: 'interpolate-host', preExec };
+  if (/hosts\/face\.ts\b/.test(rest)) return { role: 'face-host', preExec };
+  if (/hosts\/device-check\.ts\b/.test(rest)) return { role: 'device-check', preExec };
   if (/\bbin\/upframe\.js\b|\bsrc\/cli\.ts\b/.test(rest)) return { role: 'cli', preExec };
   return { role: 'other', preExec };
 }

@@ -1,7 +1,8 @@
 import { availableParallelism } from 'node:os';
 import { DEFAULT_SCENE_THRESHOLD, type HostStep, type JobOptions, type ProbeResult, type ProcessWork, type Rate } from '../domain.js';
-import type { HostMessage, InterpolateHostConfig, SegmentMessage, UpscaleHostConfig } from '../hosts/protocol.js';
+import type { FaceHostConfig, HostMessage, InterpolateHostConfig, SegmentMessage, UpscaleHostConfig } from '../hosts/protocol.js';
 import { UserError } from '../services/errors.js';
+import { hostDevice, modelFileFor, tileFor } from '../services/gpu.js';
 import { hostEntry, tsNodeArgs } from '../services/paths.js';
 import type { Segment } from '../services/segments.js';
 import { collectText, lastLine, oneLine } from '../services/streams.js';
@@ -16,9 +17,12 @@ type HostError = Extract<HostMessage, { type: 'error' }>;
 export interface Host {
   readonly owned: OwnedProcess;
   readonly ready: Promise<Ready>;
-  /** Resolves with the frames the host wrote, once it exited cleanly and its last message is in. */
-  readonly finished: Promise<number>;
-  /** Called with the host's running count of frames written. */
+  /**
+   * Hands the host a segment (its FIFOs in the message); resolves with the frames it wrote once it
+   * closed its output and said `done`, rejects when it dies first (or died before).
+   */
+  segment(message: SegmentMessage): Promise<number>;
+  /** Called with the host's running count of frames written in the current segment. */
   onFrames(listener: (frames: number) => void): void;
   /** Called after each model run of a frame that takes several: frames written before it, runs done in it. */
   onSteps(listener: (frame: number, step: number) => void): void;
@@ -48,41 +52,52 @@ function hostFailure(step: HostStep, message: HostError | undefined, stderr: str
   return new UserError(`the ${step} host stopped (${describeExit(exit)})`, { kind: 'runtime', tryMessage: lastLine(stderr) || undefined });
 }
 
-/** Starts an inference host reading `stdin` (a pipe of ours, or the previous host's stdout). */
-function startHost(scope: WorkScope, step: HostStep, config: object, stdin: 'pipe' | NodeJS.ReadableStream): Host {
+/**
+ * Starts an inference host for the whole job: frames come and go over per-segment FIFOs named in
+ * each segment message, never over its stdio.
+ */
+function startHost(scope: WorkScope, step: HostStep, config: object): Host {
   const owned = scope.spawn({
     command: process.execPath,
     args: [...tsNodeArgs(hostEntry(step)), JSON.stringify(config)],
     role: `${step}-host`,
-    stdio: [stdin as 'pipe', 'pipe', 'pipe', 'ipc'],
+    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
   });
   const stderr = collectText(owned.child.stderr);
   let failure: HostError | undefined;
-  let framesDone = 0;
   let onFrames: (frames: number) => void = () => undefined;
   let onSteps: (frame: number, step: number) => void = () => undefined;
-  const ready = new Promise<Ready>((resolveReady, reject) => {
-    owned.child.on('message', (message: HostMessage) => {
-      if (message.type === 'ready') resolveReady(message);
-      else if (message.type === 'frame') {
-        framesDone = message.done;
-        onFrames(message.done);
-      } else if (message.type === 'step') onSteps(message.frame, message.step);
-      else if (message.type === 'error') failure = message;
-    });
-    void owned.exited.then(async (exit) => reject(hostFailure(step, failure, await stderr, exit)));
+  let onDone: ((frames: number) => void) | undefined;
+  owned.child.on('message', (message: HostMessage) => {
+    if (message.type === 'frame') onFrames(message.done);
+    else if (message.type === 'step') onSteps(message.frame, message.step);
+    else if (message.type === 'notice') scope.notice(message.message);
+    else if (message.type === 'done') onDone?.(message.frames);
+    else if (message.type === 'error') failure = message;
   });
   // Messages can still be on their way when 'exit' fires; 'disconnect' comes after the last one.
   const channelClosed = new Promise<void>((resolveClosed) => (owned.child.connected ? owned.child.once('disconnect', () => resolveClosed()) : resolveClosed()));
-  const finished = owned.exited.then(async (exit) => {
-    if (exit.code !== 0) throw hostFailure(step, failure, await stderr, exit);
+  const died = owned.exited.then(async (exit) => {
     await channelClosed;
-    return framesDone;
+    return hostFailure(step, failure, await stderr, exit);
+  });
+  const ready = new Promise<Ready>((resolveReady, reject) => {
+    owned.child.on('message', (message: HostMessage) => message.type === 'ready' && resolveReady(message));
+    void died.then(reject);
   });
   // Awaited later, or never when loading fails first: either way its rejection is accounted for.
-  finished.catch(() => undefined);
   ready.catch(() => undefined);
-  return { owned, ready, finished, onFrames: (listener) => (onFrames = listener), onSteps: (listener) => (onSteps = listener) };
+  const segment = (message: SegmentMessage): Promise<number> =>
+    new Promise<number>((resolveSegment, reject) => {
+      onDone = (frames) => {
+        onDone = undefined;
+        resolveSegment(frames);
+      };
+      void died.then(reject);
+      // A host that died since is answered by `died`: a failed send must not become an 'error' event.
+      if (owned.child.connected) owned.child.send(message, (error: Error | null) => void error);
+    });
+  return { owned, ready, segment, onFrames: (listener) => (onFrames = listener), onSteps: (listener) => (onSteps = listener) };
 }
 
 function outputScale(requested: number | undefined, modelScale: number, model: string): number {
@@ -107,14 +122,15 @@ interface Loaded {
 
 /** Per step of the chain: the host's config from the frames it receives, and what its loading tells us. */
 interface StepSpec {
-  config(work: ProcessWork, geometry: Geometry): UpscaleHostConfig | InterpolateHostConfig;
+  config(work: ProcessWork, geometry: Geometry): UpscaleHostConfig | InterpolateHostConfig | FaceHostConfig;
   loaded(work: ProcessWork, geometry: Geometry, ready: Ready): Loaded;
 }
 
 const STEPS: { readonly [S in HostStep]: StepSpec } = {
   upscale: {
     config: ({ plan, options }, geometry): UpscaleHostConfig => ({
-      modelPath: plan.model!.path, device: options.device, tileSize: options.tile ?? plan.model!.tile.defaultSize, overlap: plan.model!.tile.overlap,
+      modelPath: modelFileFor(plan.model!.path, options.device, options.precision), device: hostDevice(options.device),
+      tileSize: options.tile ?? tileFor(options.device, plan.model!, options.precision), overlap: plan.model!.tile.overlap,
       scale: plan.model!.scale, width: geometry.width, height: geometry.height, frameCount: plan.media.frameCount, awaitSegment: true,
       threads: threadsPerHost(options),
       ...(options.ensemble ? { ensemble: options.ensemble } : {}),
@@ -138,7 +154,7 @@ const STEPS: { readonly [S in HostStep]: StepSpec } = {
   },
   interpolate: {
     config: ({ plan, options, scenes }, geometry): InterpolateHostConfig => ({
-      modelPath: plan.interpolation!.model.path, device: options.device, width: geometry.width, height: geometry.height,
+      modelPath: modelFileFor(plan.interpolation!.model.path, options.device, options.precision), device: hostDevice(options.device), width: geometry.width, height: geometry.height,
       inRate: geometry.rate, outRate: plan.interpolation!.outRate, frameCount: plan.media.frameCount,
       sceneThreshold: options.sceneThreshold ?? DEFAULT_SCENE_THRESHOLD, cuts: scenes?.slice(1).map((scene) => scene.start), awaitSegment: true,
       threads: threadsPerHost(options),
@@ -152,11 +168,24 @@ const STEPS: { readonly [S in HostStep]: StepSpec } = {
       };
     },
   },
+  face: {
+    config: ({ plan, options }, geometry): FaceHostConfig => ({
+      restorerPath: plan.face!.restorer.path, detectorPath: plan.face!.detector.path, device: hostDevice(options.device),
+      width: geometry.width, height: geometry.height, frameCount: plan.media.frameCount, awaitSegment: true, threads: threadsPerHost(options),
+      ...(options.faceStrength !== undefined ? { strength: options.faceStrength } : {}),
+      ...(options.faceMinSize !== undefined ? { minSize: options.faceMinSize } : {}),
+      ...(options.faceFidelity !== undefined ? { fidelity: options.faceFidelity } : {}),
+    }),
+    loaded: ({ plan }, geometry, ready) => {
+      const { restorer, detector } = plan.face!;
+      return { geometry, radius: 0, notice: `faces: ${restorer.origin === 'file' ? 'restorer' : restorer.name} with ${detector.origin === 'file' ? 'a detector file' : detector.name} at ${geometry.width}×${geometry.height} on ${ready.provider}` };
+    },
+  },
 };
 
 /**
- * Starts the hosts of the plan, each reading the previous one's stdout, and waits for each to load:
- * only then are the next host's input size and the segment plan known.
+ * Starts the hosts of the plan, which then serve every segment of the job, and waits for each to
+ * load: only then are the next host's input size and the segment plan known.
  */
 export async function startChain(scope: WorkScope, work: ProcessWork, reportNotices: boolean): Promise<Chain> {
   const { media } = work.plan;
@@ -166,13 +195,10 @@ export async function startChain(scope: WorkScope, work: ProcessWork, reportNoti
   const hosts: Host[] = [];
   const notice = (message: string) => reportNotices && scope.notice(message);
   for (const step of work.plan.steps) {
-    const previous = hosts.at(-1);
-    const host = startHost(scope, step, STEPS[step].config(work, geometry), previous ? previous.owned.child.stdout! : 'pipe');
-    // Our copy of the previous host's read end goes at once, before any frame exists.
-    previous?.owned.child.stdout!.destroy();
+    const host = startHost(scope, step, STEPS[step].config(work, geometry));
     hosts.push(host);
     const ready = await host.ready;
-    if (ready.fallbackReason) notice(`CUDA is not available, running on the CPU (${ready.fallbackReason})`);
+    if (ready.fallbackReason) notice(ready.fallbackReason);
     const loaded = STEPS[step].loaded(work, geometry, ready);
     notice(loaded.notice);
     geometry = loaded.geometry;
@@ -183,7 +209,10 @@ export async function startChain(scope: WorkScope, work: ProcessWork, reportNoti
   return { hosts, steps: work.plan.steps, geometry, radius, frameSteps };
 }
 
-/** Kills a chain that served only to plan (every segment was already there). */
+/**
+ * Ends the chain once the job's segments are done (or were all there already): the hosts are idle
+ * between segments, holding nothing but their sessions, which the OS reclaims.
+ */
 export async function stopChain(chain: Chain): Promise<void> {
   for (const host of chain.hosts) host.owned.kill('SIGKILL');
   await Promise.all(chain.hosts.map((host) => host.owned.exited));
@@ -209,6 +238,8 @@ export function segmentMessages(chain: Chain, plan: ProbeResult, segment: Segmen
       return message;
     }
     if (chain.steps[0] === 'interpolate') return { type: 'segment' };
+    // Face restoration, last after others, writes every frame it gets; alone, it drops the context as upscale does.
+    if (step === 'face' && chain.steps[0] !== 'face') return { type: 'segment' };
     // Upscale first (or alone): it drops the context frames, keeping the right frame for interpolation.
     const emitEnd = segment.rightFrame ? segment.end + 1 : segment.end;
     const message: SegmentMessage = { type: 'segment', emitStart: segment.start - receivedFrom, emitCount: emitEnd - segment.start };

@@ -1,17 +1,19 @@
 import { renameSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { JobOptions, ProcessResult, ProcessWork } from '../domain.js';
+import type { OwnedProcess } from '../services/supervisor.js';
 import { inputIdentity, openResumeStore, removeParts, resumeDir, temporaryStore, type SegmentStore } from '../services/checkpoints.js';
-import { decodeArgs, segmentArgs } from '../services/ffmpeg/args.js';
+import { decodeArgs, fileArg, segmentArgs, segmentEncoding } from '../services/ffmpeg/args.js';
 import { ffmpegBinaries } from '../services/ffmpeg/resolve.js';
 import { freeBytes, isNoSpace, notEnoughSpace } from '../services/disk-space.js';
 import { UserError } from '../services/errors.js';
-import { cudaMayBeUsed } from '../services/gpu.js';
+import { ownedDeviceCheck, precisionPlan, resolveDevice } from '../services/gpu.js';
 import { sha256File as sha256Of } from '../services/models.js';
 import { outputSideImages, paneInfo, PREVIEW_SOURCE_FILE, previewSourceFrame, sourceSideImages, writePaneInfo } from '../services/previews.js';
 import { planSegments, previewSegment, type Segment } from '../services/segments.js';
 import { endingOf, toolFailure, type Ending } from '../services/tool-failure.js';
 import { outputRange, segmentMessages, startChain, stopChain, type Chain } from './host-chain.js';
+import { SegmentFifos, unstick, viaFifo } from './segment-fifos.js';
 import { readBackFrames } from './read-back.js';
 import { defineWork, type WorkScope } from './work.js';
 
@@ -21,13 +23,20 @@ function settingsOf(work: ProcessWork): unknown {
     scale: o.scale, tile: o.tile, device: o.device === 'cpu' ? 'cpu' : 'auto', interpolate: o.interpolate, fps: o.fps, order: o.order,
     sceneThreshold: o.sceneThreshold, scenes: o.scenes, minScene: o.minScene, mode: o.mode ?? 'chunked', chunk: o.chunk, window: o.window, overlap: o.overlap,
     // Undefined unless given, so checkpoints made before these options existed still match.
-    ensemble: o.ensemble, steps: o.steps,
+    ensemble: o.ensemble, steps: o.steps, precision: o.precision,
   });
   return {
     options: pick(options),
+    // Segments are in the output's codec: another encoder, quality or preset makes other segments.
+    encoding: segmentEncoding(work),
     steps: plan.steps,
     model: plan.model && { name: plan.model.name, sha256: plan.model.sha256 ?? sha256Of(plan.model.path), steps: plan.model.steps },
     interpolation: plan.interpolation && { name: plan.interpolation.model.name, sha256: plan.interpolation.model.sha256 ?? sha256Of(plan.interpolation.model.path) },
+    // Absent without --face-restore, so checkpoints made before face restoration existed still match.
+    face: plan.face && {
+      restorer: plan.face.restorer.sha256 ?? sha256Of(plan.face.restorer.path), detector: plan.face.detector.sha256 ?? sha256Of(plan.face.detector.path),
+      strength: options.faceStrength, minSize: options.faceMinSize, fidelity: options.faceFidelity,
+    },
   };
 }
 
@@ -40,8 +49,14 @@ function openStore(scope: WorkScope, work: ProcessWork): SegmentStore {
 }
 
 /** The GPU is one job's at a time; the CPU is shared by --jobs hosts, each with its share of the cores. */
-async function takeDeviceLease(scope: WorkScope, options: JobOptions): Promise<void> {
-  const onCpu = options.device === 'cpu' || (options.device === 'auto' && !cudaMayBeUsed());
+// The device is resolved first (services/gpu.ts `chooseDevice`: a check host this job owns, once per
+// process); a WebGPU or CUDA host then takes the `gpu` lease, so --jobs N queues the GPU stages.
+async function takeDeviceLease(scope: WorkScope, work: ProcessWork): Promise<void> {
+  const { options, plan } = work;
+  const choice = await resolveDevice(options.device, ownedDeviceCheck((request) => scope.spawn(request)));
+  const precision = [plan.model?.path, plan.interpolation?.model.path].map((model) => precisionPlan(choice, model, options.precision).notice);
+  for (const line of [...choice.notices, ...new Set(precision.filter((n): n is string => n !== undefined))]) scope.notice(line);
+  const onCpu = choice.device === 'cpu';
   await scope.lease(onCpu ? 'cpu' : 'gpu', onCpu ? Math.max(1, options.jobs ?? 1) : 1);
 }
 
@@ -81,9 +96,9 @@ async function expectSuccess(ending: Promise<Ending>, what: string, file: string
  * usually means the decoder died, one that cannot write its frames that the encoder died first
  * (killed, or its disk full); "stdin ended inside a frame" or "write EPIPE" would name the wrong one.
  */
-async function chainFrames(chain: Chain, decoded: Promise<Ending>, encoded: Promise<Ending>, input: string, part: string): Promise<number> {
+async function chainFrames(hostsDone: readonly Promise<number>[], decoded: Promise<Ending>, encoded: Promise<Ending>, input: string, part: string): Promise<number> {
   try {
-    const counts = await Promise.all(chain.hosts.map((host) => host.finished));
+    const counts = await Promise.all(hostsDone);
     return counts[counts.length - 1];
   } catch (hostFailure) {
     // Only a neighbour that was killed or ran out of space is the cause: one that merely lost its pipe
@@ -92,9 +107,13 @@ async function chainFrames(chain: Chain, decoded: Promise<Ending>, encoded: Prom
       { ending: decoded, what: 'decoding', file: input, kind: 'input' },
       { ending: encoded, what: 'encoding', file: part, kind: 'runtime' },
     ] as const;
+    // A host that could not write (EPIPE) lost its reader: an encoder that exited with an error
+    // (an encoder this ffmpeg cannot open, a size it refuses) is then the cause, and says why.
+    const lostReader = /\bEPIPE\b/.test(hostFailure instanceof Error ? hostFailure.message : String(hostFailure));
     for (const { ending, what, file, kind } of neighbours) {
       const ended = await ending;
-      if (ended.exit.signal !== null || isNoSpace(ended.stderr)) throw failureOf(ended, what, file, kind) ?? hostFailure;
+      const failed = ended.exit.signal !== null || isNoSpace(ended.stderr) || (what === 'encoding' && lostReader && ended.exit.code !== 0);
+      if (failed) throw failureOf(ended, what, file, kind) ?? hostFailure;
     }
     throw hostFailure;
   }
@@ -108,58 +127,101 @@ function shortFrames(got: number, planned: number, segment: Segment, input: stri
   });
 }
 
+/** A segment's FIFOs and ffmpegs, started ahead: each ffmpeg waits on its FIFO until the hosts open theirs. */
+interface Prepared {
+  readonly fifos: readonly string[];
+  readonly encode: OwnedProcess;
+  readonly encoded: Promise<Ending>;
+  readonly decode: OwnedProcess;
+  readonly decoded: Promise<Ending>;
+}
+
+/**
+ * Makes a segment's FIFOs (decoder → host 1 → … → encoder) and starts its encoder (reading the last)
+ * and its decoder (`trim` to the segment plus its context, writing the first). Started while the
+ * previous segment runs, their start and the decoder's way to its first frame cost the hosts nothing.
+ */
+function prepareSegment(scope: WorkScope, work: ProcessWork, chain: Chain, segment: Segment, index: number, whole: boolean, part: string, pipes: SegmentFifos): Prepared {
+  const input = resolve(work.input);
+  const fifos = pipes.make(index, chain.hosts.length + 1);
+  const range = outputRange(work.plan, segment);
+  const encode = scope.spawn({ command: ffmpegBinaries().ffmpeg, args: viaFifo(segmentArgs(chain.geometry, part, outputSideImages(work, range, chain.geometry), segmentEncoding(work)), 'pipe:0', [fileArg(fifos[chain.hosts.length])]), role: 'encode', stdio: ['ignore', 'ignore', 'pipe'] });
+  const encoded = endingOf(encode);
+  encoded.catch(() => undefined);
+  const decode = scope.spawn({
+    command: ffmpegBinaries().ffmpeg,
+    args: viaFifo(decodeArgs(input, whole ? undefined : { start: segment.decodeStart, end: segment.decodeEnd }, sourceSideImages(work, segment, range)), 'pipe:1', ['-y', fileArg(fifos[0])]),
+    role: 'decode',
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  const decoded = endingOf(decode);
+  decoded.catch(() => undefined);
+  return { fifos, encode, encoded, decode, decoded };
+}
+
 /**
  * One segment through the chain: decode ffmpeg (the segment's frames and their context) → the hosts →
- * the encoder writing `part`, joined by pipes handed from one child to the next, so frames never
- * enter this process. Our copies of the pipe ends are closed as soon as they are handed over. The
- * segment counts only with exactly the planned frames, by the hosts' count and by ffprobe's.
+ * the encoder writing `part`, joined by the segment's FIFOs, so frames never enter this process. The
+ * hosts live for the whole job: they get the segment and its FIFOs over IPC; each side opens its own
+ * end, and the EOF that ends the segment travels down the chain as each closes its output. Whoever
+ * dies leaves its FIFOs' other sides unstuck (EOF, EPIPE), so nothing waits on it. Resolves once the
+ * hosts have written exactly the planned frames (the decoder done), with what is left: the encoder's
+ * end and ffprobe's count of the file, which run while the hosts take the next segment.
  */
-async function runSegment(
-  scope: WorkScope, work: ProcessWork, chain: Chain, segment: Segment, whole: boolean, part: string,
-  onFrames: (frames: number) => void, onStep: (frame: number, step: number) => void,
-): Promise<void> {
+async function feedSegment(
+  scope: WorkScope, work: ProcessWork, chain: Chain, segment: Segment, part: string, prepared: Prepared,
+  pipes: SegmentFifos, onFrames: (frames: number) => void, onStep: (frame: number, step: number) => void,
+): Promise<() => Promise<void>> {
   const input = resolve(work.input);
+  const { fifos, encode, encoded, decode, decoded } = prepared;
   const tail = chain.hosts[chain.hosts.length - 1];
-  const head = chain.hosts[0];
   tail.onFrames(onFrames);
   tail.onSteps(onStep);
   onFrames(0);
   const messages = segmentMessages(chain, work.plan, segment);
-  chain.hosts.forEach((host, n) => host.owned.child.send(messages[n]));
-
-  const range = outputRange(work.plan, segment);
-  const encode = scope.spawn({ command: ffmpegBinaries().ffmpeg, args: segmentArgs(chain.geometry, part, outputSideImages(work, range, chain.geometry)), role: 'encode', stdio: [tail.owned.child.stdout!, 'ignore', 'pipe'] });
-  const encoded = endingOf(encode);
-  tail.owned.child.stdout!.destroy();
-  const decode = scope.spawn({
-    command: ffmpegBinaries().ffmpeg,
-    args: decodeArgs(input, whole ? undefined : { start: segment.decodeStart, end: segment.decodeEnd }, sourceSideImages(work, segment, range)),
-    role: 'decode',
-    stdio: ['ignore', head.owned.child.stdin!, 'pipe'],
-  });
-  const decoded = endingOf(decode);
-  head.owned.child.stdin!.destroy();
-  const written = await chainFrames(chain, decoded, encoded, input, part);
-  await Promise.all([expectSuccess(decoded, 'decoding', input, 'input'), expectSuccess(encoded, 'encoding', part, 'runtime')]);
-  const planned = range.to - range.from;
-  if (written !== planned) throw shortFrames(written, planned, segment, input);
-  // What will be joined, not what was meant to be.
-  const stored = await readBackFrames(scope, part);
-  if (stored !== planned) {
-    const what = stored === undefined ? 'a segment file cannot be read back' : `a segment file holds ${stored} of its ${planned} frames`;
-    throw new UserError(what, { kind: 'runtime', file: part, tryMessage: 'is the temp disk full or failing? see upframe doctor' });
+  const hostsDone = chain.hosts.map((host, n) => host.segment({ ...messages[n], input: fifos[n], output: fifos[n + 1] }));
+  hostsDone.forEach((done) => done.catch(() => undefined));
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const range = outputRange(work.plan, segment);
+    // In chain order: process k writes FIFO k and reads FIFO k − 1.
+    const sides = [decode, ...chain.hosts.map((host) => host.owned), encode];
+    timer = setInterval(() => {
+      sides.forEach((side, k) => {
+        if (side.isAlive()) return;
+        if (k > 0) unstick(fifos[k - 1]);
+        if (k < fifos.length) unstick(fifos[k]);
+      });
+    }, 50);
+    const written = await chainFrames(hostsDone, decoded, encoded, input, part);
+    await expectSuccess(decoded, 'decoding', input, 'input');
+    const planned = range.to - range.from;
+    if (written !== planned) throw shortFrames(written, planned, segment, input);
+    encoded.catch(() => undefined);
+    return async () => {
+      await expectSuccess(encoded, 'encoding', part, 'runtime');
+      // What will be joined, not what was meant to be.
+      const stored = await readBackFrames(scope, part);
+      if (stored !== planned) {
+        const what = stored === undefined ? 'a segment file cannot be read back' : `a segment file holds ${stored} of its ${planned} frames`;
+        throw new UserError(what, { kind: 'runtime', file: part, tryMessage: 'is the temp disk full or failing? see upframe doctor' });
+      }
+    };
+  } finally {
+    // Every process has opened its FIFOs by now (or died): the names can go.
+    clearInterval(timer);
+    pipes.remove(fifos);
   }
 }
 
 /**
- * Segment by segment through the hosts into lossless segment files. With --resume, segments already
- * in the store are skipped. The first chain of hosts is started before the plan: a temporal model's
- * reach decides the context; it then serves the first missing segment.
+ * Segment by segment through one chain of hosts, started once for the job, into segment files. With
+ * --resume, segments already in the store are skipped.
  */
 export const processWork = defineWork<ProcessWork, ProcessResult>('process', async (work, scope) => {
   scope.started();
   const { plan } = work;
-  await takeDeviceLease(scope, work.options);
+  await takeDeviceLease(scope, work);
   // A preview makes one frame in its own folder: no --resume store to read or fill.
   const store = plan.preview ? temporaryStore(work.jobDir) : openStore(scope, work);
   // A resume folder outlives the job: a segment being written when the job ends must not stay in it.
@@ -167,39 +229,84 @@ export const processWork = defineWork<ProcessWork, ProcessResult>('process', asy
   const total = plan.preview ? 1 : plan.interpolation ? plan.interpolation.outputFrames : plan.media.frameCount;
   if (work.options.previews && !plan.preview) writePaneInfo(work.jobDir, paneInfo(work));
 
-  let spare: Chain | undefined = await startChain(scope, work, true);
-  const geometry = spare.geometry;
-  const segments = plan.preview ? [previewSegmentOf(work, spare.radius)] : planFor(work, spare.radius);
+  // One chain for the whole job, started before the plan: a temporal model's reach decides the context.
+  const chain: Chain = await startChain(scope, work, true);
+  const pipes = new SegmentFifos(work.jobDir);
+  scope.onRelease(() => pipes.remove());
+  const geometry = chain.geometry;
+  const segments = plan.preview ? [previewSegmentOf(work, chain.radius)] : planFor(work, chain.radius);
   const count = segments.length;
   // Checked once: with --resume each check reads a kept segment's size and sampled checksum.
   const kept = segments.map((_, index) => store.has(index));
   noticeReuse(scope, kept.filter(Boolean).length, count);
   const at = (segment: number) => (count > 1 ? { segment, segments: count } : undefined);
   // Frames of several model runs (self-ensemble, steps models) report each run: the ETA counts runs.
-  const perFrame = spare.frameSteps;
+  const perFrame = chain.frameSteps;
   const runs = (step: number) => (perFrame > 1 ? { step, steps: perFrame } : undefined);
-  let done = 0;
-  for (const [index, segment] of segments.entries()) {
-    const range = outputRange(plan, segment);
-    if (kept[index]) {
-      done += range.to - range.from;
-      continue;
+  // A segment is fed (its frames through the hosts), then finished (its encoder's end, ffprobe's
+  // count, the rename, the record) while the next one is fed: the hosts never wait for a flush or a
+  // read-back. Progress shows what it did when segments ran one by one: while a segment finishes it
+  // stops at that segment's end, and the moment it is stored is reported as such.
+  let feeding = 0;
+  let lastDone = 0;
+  let lastStep = 0;
+  let cap = Number.POSITIVE_INFINITY;
+  let finishing: Promise<void> = Promise.resolve();
+  let finishingIndex: number | undefined;
+  const show = () => scope.progress(Math.min(lastDone, cap), total, at(finishingIndex ?? feeding), runs(lastDone > cap ? 0 : lastStep));
+  const report = (frames: number, step: number) => {
+    lastDone = frames;
+    lastStep = step;
+    show();
+  };
+  const sizes = segments.map((segment) => outputRange(plan, segment).to - outputRange(plan, segment).from);
+  const starts = sizes.map((_, index) => sizes.slice(0, index).reduce((sum, size) => sum + size, 0));
+  const done = sizes.reduce((sum, size) => sum + size, 0);
+  const todo = segments.map((_, index) => index).filter((index) => !kept[index]);
+  const whole = (index: number) => !plan.preview && count === 1 && segments[index].decodeStart === 0;
+  const prepare = (index: number) => prepareSegment(scope, work, chain, segments[index], index, whole(index), store.partPath(index), pipes);
+  let next = todo.length > 0 ? prepare(todo[0]) : undefined;
+  for (const [k, index] of todo.entries()) {
+    const segment = segments[index];
+    const frames = sizes[index];
+    const prepared = next!;
+    const before = starts[index];
+    const part = store.partPath(index);
+    feeding = index;
+    let finish: () => Promise<void>;
+    try {
+      const fed = feedSegment(
+        scope, work, chain, segment, part, prepared, pipes,
+        (written) => report(before + written, 0),
+        (frame, step) => report(before + frame, step),
+      );
+      fed.catch(() => undefined);
+      // The hosts have this segment's message: the next segment's ffmpegs start now (a fork holds this
+      // thread a few ms), and wait on their FIFOs until the hosts come to it.
+      next = k + 1 < todo.length ? prepare(todo[k + 1]) : undefined;
+      // The previous segment failing to finish ends the job at once, this one's processes with it.
+      finish = await Promise.race([fed, finishing.then(() => fed)]);
+    } catch (error) {
+      // The segment before failing to finish is the earlier cause.
+      await finishing;
+      throw error;
     }
-    const chain: Chain = spare ?? (await startChain(scope, work, false));
-    spare = undefined;
-    const before = done;
-    const whole = !plan.preview && count === 1 && segment.decodeStart === 0;
-    await runSegment(
-      scope, work, chain, segment, whole, store.partPath(index),
-      (frames) => scope.progress(before + frames, total, at(index), runs(0)),
-      (frame, step) => scope.progress(before + frame, total, at(index), runs(step)),
-    );
-    renameSync(store.partPath(index), store.path(index));
-    store.record(index, range.to - range.from);
-    done += range.to - range.from;
-    scope.progress(done, total, at(index + 1), runs(0));
+    await finishing;
+    const end = before + frames;
+    finishingIndex = index;
+    cap = end;
+    finishing = finish().then(() => {
+      renameSync(part, store.path(index));
+      store.record(index, frames);
+      finishingIndex = undefined;
+      cap = Number.POSITIVE_INFINITY;
+      scope.progress(end, total, at(index + 1), runs(0));
+      if (lastDone > end) show();
+    });
+    finishing.catch(() => undefined);
   }
-  if (spare) await stopChain(spare);
+  await finishing;
+  await stopChain(chain);
   return {
     segments: segments.map((segment, index) => {
       const range = outputRange(plan, segment);

@@ -1,4 +1,5 @@
-import { once } from 'node:events';
+import { constants, open } from 'node:fs';
+import { Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 import { toJobError } from '../services/errors.js';
 import type { HostMessage, SegmentMessage } from './protocol.js';
@@ -32,27 +33,133 @@ export async function* frames(input: Readable, frameBytes: number): AsyncGenerat
   if (pendingBytes > 0) throw new Error(`stdin ended inside a frame (${pendingBytes} of ${frameBytes} bytes)`);
 }
 
-/** The segment to work on: the parent sends it after `ready`, before any frame arrives. */
-export function segmentMessage(): Promise<SegmentMessage> {
-  return new Promise((resolve) => {
-    const onMessage = (message: SegmentMessage): void => {
-      if (message?.type !== 'segment') return;
-      process.off('message', onMessage);
-      resolve(message);
-    };
-    process.on('message', onMessage);
+/** Segment messages from the parent, in order, until it disconnects. */
+async function* segmentMessages(): AsyncGenerator<SegmentMessage> {
+  const queued: SegmentMessage[] = [];
+  let wake: (() => void) | undefined;
+  let disconnected = !process.connected;
+  process.on('message', (message: SegmentMessage) => {
+    if (message?.type !== 'segment') return;
+    queued.push(message);
+    wake?.();
+  });
+  process.once('disconnect', () => {
+    disconnected = true;
+    wake?.();
+  });
+  for (;;) {
+    if (queued.length > 0) yield queued.shift()!;
+    else if (disconnected) return;
+    else await new Promise<void>((resolve) => (wake = resolve));
+  }
+}
+
+/** Respects backpressure: the next stage's pace sets ours. A write after the reader went throws. */
+export async function write(output: Writable, data: Uint8Array): Promise<void> {
+  if (output.errored) throw output.errored;
+  if (!output.write(data)) {
+    await new Promise<void>((resolve, reject) => {
+      const done = (error?: Error) => {
+        output.off('drain', done);
+        output.off('error', done);
+        output.off('close', closed);
+        if (error) reject(error);
+        else resolve();
+      };
+      const closed = () => done(output.errored ?? new Error('write EPIPE'));
+      output.once('drain', done);
+      output.once('error', done);
+      output.once('close', closed);
+    });
+  }
+}
+
+/**
+ * A FIFO of the segment, opened as the OS does it (the open waits for the other side) in the thread
+ * pool, then handed to a socket for non-blocking reads or writes on the event loop.
+ */
+function openFifo(path: string, side: 'read' | 'write', frameBytes: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    open(path, side === 'read' ? constants.O_RDONLY : constants.O_WRONLY, (error, fd) => {
+      if (error) return reject(error);
+      // Reading, two frames may wait in memory: the decoder runs ahead while a frame is computed.
+      const options = { fd, readable: side === 'read', writable: side === 'write', readableHighWaterMark: 2 * frameBytes };
+      const socket = new Socket(options);
+      // A write error surfaces at the next write (see write); an unheard 'error' would crash the host.
+      socket.on('error', () => undefined);
+      resolve(socket);
+    });
   });
 }
 
-/** Respects backpressure: the next stage's pace sets ours. */
-export async function write(output: Writable, data: Uint8Array): Promise<void> {
-  if (!output.write(data)) await once(output, 'drain');
+function close(output: Writable): Promise<void> {
+  if (output.destroyed) return output.errored ? Promise.reject(output.errored) : Promise.resolve();
+  return new Promise((resolve, reject) => {
+    output.end();
+    output.once('close', () => (output.errored ? reject(output.errored) : resolve()));
+  });
 }
 
-export async function finish(frames: number): Promise<void> {
-  await new Promise<void>((resolve) => process.stdout.end(resolve));
-  await report({ type: 'done', frames });
-  process.disconnect?.();
+/** What a host's segment work gets: the frames received, and the way to write its own. */
+export interface SegmentIO {
+  readonly frames: AsyncGenerator<Buffer>;
+  /** Writes one output frame and reports it. */
+  emit(frame: Uint8Array): Promise<void>;
+  /** Frames written so far in this segment. */
+  readonly written: number;
+}
+
+/**
+ * The host's life after `ready`. With `awaitSegment` (a job's hosts), one segment after another as
+ * the parent sends them, each read from its input FIFO to EOF and written to its output FIFO, which
+ * is then closed (the next process sees EOF) before `done`; the host stays until the parent
+ * disconnects. Without (a host run on its own), one segment on stdin → stdout, then exit. Each
+ * segment starts from nothing: `serve` keeps no state from one to the next.
+ */
+export async function serveSegments<C extends { readonly awaitSegment?: boolean }>(
+  config: C,
+  frameBytes: number,
+  serve: (segment: C & Partial<SegmentMessage>, io: SegmentIO) => Promise<void>,
+  release: () => Promise<void>,
+): Promise<void> {
+  const one = async (segment: C & Partial<SegmentMessage>, input: Readable, output: Writable): Promise<number> => {
+    let written = 0;
+    // One frame in flight: the next is computed while the last drains into the next process.
+    let draining: Promise<void> = Promise.resolve();
+    const io: SegmentIO = {
+      frames: frames(input, frameBytes),
+      emit: async (frame) => {
+        await draining;
+        draining = write(output, frame);
+        draining.catch(() => undefined);
+        written += 1;
+        void report({ type: 'frame', done: written });
+      },
+      get written() {
+        return written;
+      },
+    };
+    await serve(segment, io);
+    await draining;
+    return written;
+  };
+  if (!config.awaitSegment) {
+    const written = await one(config, process.stdin, process.stdout);
+    await new Promise<void>((resolve) => process.stdout.end(resolve));
+    await release();
+    await report({ type: 'done', frames: written });
+    process.disconnect?.();
+    return;
+  }
+  for await (const message of segmentMessages()) {
+    if (!message.input || !message.output) throw new Error('a segment message without its FIFOs');
+    const [input, output] = await Promise.all([openFifo(message.input, 'read', frameBytes), openFifo(message.output, 'write', frameBytes)]);
+    const written = await one({ ...config, ...message }, input, output);
+    input.destroy();
+    await close(output);
+    await report({ type: 'done', frames: written });
+  }
+  await release();
 }
 
 /** Every host's last word on failure: one error message over IPC, exit 1. */

@@ -9,7 +9,7 @@ export interface InterpolatorOptions {
 }
 
 export interface Interpolator {
-  readonly provider: 'cpu' | 'cuda';
+  readonly provider: 'cpu' | 'webgpu' | 'cuda';
   readonly fallbackReason?: string;
   /** The frame at time t between `a` (t = 0) and `b` (t = 1), rgb24 in and out. */
   interpolate(a: Uint8Array, b: Uint8Array, t: number, width: number, height: number): Promise<Uint8Array>;

@@ -79,3 +79,38 @@ function toByte(value: number): number {
   const v = Math.round(value * 255);
   return v < 0 ? 0 : v > 255 ? 255 : v;
 }
+
+/** Whether the tile is the whole frame, unpadded: its bytes are the frame's own. */
+export function isWholeFrame(tile: Tile, frameWidth: number, frameHeight: number): boolean {
+  return tile.padX === 0 && tile.padY === 0 && tile.padWidth === frameWidth && tile.padHeight === frameHeight;
+}
+
+/**
+ * The tile's padded region of each frame, rgb24 as it is ([T, padHeight, padWidth, 3] bytes), copied
+ * row by row into `out`; a whole-frame tile of one frame is the frame itself.
+ */
+export function tileBytes(frames: readonly Uint8Array[], frameWidth: number, frameHeight: number, tile: Tile, out?: Uint8Array): Uint8Array {
+  if (frames.length === 1 && isWholeFrame(tile, frameWidth, frameHeight)) return frames[0];
+  const rowBytes = tile.padWidth * 3;
+  const frameBytes = rowBytes * tile.padHeight;
+  const target = out ?? new Uint8Array(frameBytes * frames.length);
+  frames.forEach((frame, t) => {
+    for (let row = 0; row < tile.padHeight; row++) {
+      const src = ((tile.padY + row) * frameWidth + tile.padX) * 3;
+      target.set(frame.subarray(src, src + rowBytes), t * frameBytes + row * rowBytes);
+    }
+  });
+  return target;
+}
+
+/** Copies the core region of a model's rgb24 result (padding cropped) into the output frame, row by row. */
+export function pasteTileBytes(output: Uint8Array, outputWidth: number, result: Uint8Array, tile: Tile, scale: number): void {
+  const resultRow = tile.padWidth * scale * 3;
+  const offsetX = (tile.x - tile.padX) * scale * 3;
+  const offsetY = (tile.y - tile.padY) * scale;
+  const rowBytes = tile.width * scale * 3;
+  for (let row = 0; row < tile.height * scale; row++) {
+    const src = (offsetY + row) * resultRow + offsetX;
+    output.set(result.subarray(src, src + rowBytes), ((tile.y * scale + row) * outputWidth + tile.x * scale) * 3);
+  }
+}

@@ -1,10 +1,12 @@
+import { readFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import type { Device, StepsSpec } from '../domain.js';
 import { UserError } from '../services/errors.js';
 import { accumulateTile, averageInto, ensembleTransforms, transformPlanes } from './ensemble.js';
 import { stepsLayout, stepsRunner } from './steps.js';
 import { openSession } from './session.js';
-import { extractTile, pasteTile, planTiles, type Tile } from './tiles.js';
+import { WRAPPED_INPUT, WRAPPED_OUTPUT, wrapImageModel } from './model-io.js';
+import { extractTile, isWholeFrame, pasteTile, pasteTileBytes, planTiles, tileBytes, type Tile } from './tiles.js';
 
 export interface UpscalerOptions {
   readonly modelPath: string;
@@ -25,7 +27,7 @@ export interface Upscaler {
   readonly scale: number;
   /** Frames the model takes at once (T): 1 for per-frame models, the input's channels / 3 otherwise. */
   readonly frames: number;
-  readonly provider: 'cpu' | 'cuda';
+  readonly provider: 'cpu' | 'webgpu' | 'cuda';
   /** Set when `auto` wanted CUDA and fell back to the CPU. */
   readonly fallbackReason?: string;
   /** Model runs per frame: the self-ensemble's transforms, a steps model's steps, else 1. */
@@ -41,6 +43,73 @@ export interface Upscaler {
 }
 
 export async function createUpscaler(options: UpscalerOptions): Promise<Upscaler> {
+  // One image in, one out, once per frame: bytes in and out (model-io.ts). Self-ensemble and steps
+  // models turn and feed float planes between runs: they keep the float path.
+  if ((options.ensemble ?? 1) === 1 && !options.stepsSpec && options.steps === undefined) {
+    const wrapped = readModel(options.modelPath);
+    if (wrapped) return createByteUpscaler(options, wrapped.bytes, wrapped.frames);
+  }
+  return createFloatUpscaler(options);
+}
+
+function readModel(path: string): ReturnType<typeof wrapImageModel> {
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(path);
+  } catch {
+    // openSession says what is wrong with it.
+    return undefined;
+  }
+  return wrapImageModel(bytes);
+}
+
+function checkScale(dims: readonly number[], side: number, modelPath: string): number {
+  const scale = dims[2] / side;
+  if (dims.length !== 4 || dims[3] !== 3 || !Number.isInteger(scale) || scale < 1 || dims[1] !== dims[2]) {
+    throw new UserError(`the model's output shape is not an RGB upscale of its input`, {
+      file: modelPath,
+      tryMessage: 'an upscale model maps [1,3,H,W] to [1,3,sH,sW]',
+    });
+  }
+  return scale;
+}
+
+/** The wrapped model: the frames' bytes go in as they are (row copies for tiles), bytes come out. */
+async function createByteUpscaler(options: UpscalerOptions, bytes: Uint8Array, frames: number): Promise<Upscaler> {
+  const { session, provider, fallbackReason } = await openSession({ path: options.modelPath, bytes }, options.device, options.threads);
+  const run = async (data: Uint8Array, width: number, height: number): Promise<ort.Tensor> =>
+    (await session.run({ [WRAPPED_INPUT]: new ort.Tensor('uint8', data, [frames, height, width, 3]) }))[WRAPPED_OUTPUT];
+  const factor = options.scale ?? checkScale((await run(new Uint8Array(frames * 16 * 16 * 3), 16, 16)).dims, 16, options.modelPath);
+  // A tile's input bytes, kept from frame to frame by size (a frame's tiles come in a few sizes).
+  const buffers = new Map<number, Uint8Array>();
+  const buffer = (length: number): Uint8Array => {
+    let found = buffers.get(length);
+    if (!found) buffers.set(length, (found = new Uint8Array(length)));
+    return found;
+  };
+  return {
+    scale: factor,
+    frames,
+    steps: 1,
+    provider,
+    fallbackReason,
+    async upscale(input, width, height) {
+      const sources = input instanceof Uint8Array ? [input] : input;
+      const tiles = planTiles(width, height, options.tileSize, options.overlap);
+      if (tiles.length === 1 && frames === 1 && isWholeFrame(tiles[0], width, height)) return (await run(sources[0], width, height)).data as Uint8Array;
+      const output = new Uint8Array(width * factor * height * factor * 3);
+      for (const tile of tiles) {
+        const data = tileBytes(sources, width, height, tile, buffer(frames * tile.padWidth * tile.padHeight * 3));
+        const result = await run(data, tile.padWidth, tile.padHeight);
+        pasteTileBytes(output, width * factor, result.data as Uint8Array, tile, factor);
+      }
+      return output;
+    },
+    release: () => session.release(),
+  };
+}
+
+async function createFloatUpscaler(options: UpscalerOptions): Promise<Upscaler> {
   const { session, provider, fallbackReason } = await openSession(options.modelPath, options.device, options.threads);
   const ensemble = options.ensemble ?? 1;
   const layout = stepsLayout(session, options.modelPath, options.stepsSpec, options.steps);

@@ -174,7 +174,7 @@ describe('--tta through the pipeline: modes and resume as with one run a frame',
   const clip = makeClip(dir, 'clip.mp4', { size: '24x16', seconds: 0.5, rate: '24' });
   let n = 0;
   async function runToEnd(extra: Partial<JobOptions>, output = join(dir, `out-${++n}.mkv`)) {
-    const notices = await runDone(clip, output, tempRoot, options(tempRoot, { ensemble: 8, overwrite: true, ...extra }));
+    const notices = await runDone(clip, output, tempRoot, options(tempRoot, { ensemble: 8, overwrite: true, lossless: true, ...extra }));
     return { output, notices };
   }
 
@@ -188,7 +188,7 @@ describe('--tta through the pipeline: modes and resume as with one run a frame',
     const output = join(dir, 'resumed.mkv');
     const store = resumeDir(tempRoot, clip, output);
     const resumable = { chunk: 4, resume: true };
-    const first = startRun([{ input: clip, output }], options(tempRoot, { ensemble: 8, ...resumable }));
+    const first = startRun([{ input: clip, output }], options(tempRoot, { ensemble: 8, lossless: true, ...resumable }));
     await first.when((item) => (item.progress?.segment ?? 0) >= 1 && (item.progress?.step ?? 0) >= 3);
     first.cancel();
     expect((await first.ended).items[0].status).toBe('cancelled');
@@ -204,7 +204,7 @@ describe('--tta through the pipeline: modes and resume as with one run a frame',
 
   it('another ensemble size starts a resumed run over, saying why', { timeout: 120_000 }, async () => {
     const output = join(dir, 'changed.mkv');
-    const first = startRun([{ input: clip, output }], options(tempRoot, { ensemble: 8, chunk: 4, resume: true }));
+    const first = startRun([{ input: clip, output }], options(tempRoot, { ensemble: 8, chunk: 4, resume: true, lossless: true }));
     await first.when((item) => (item.progress?.segment ?? 0) >= 1);
     first.cancel();
     await first.ended;

@@ -76,7 +76,7 @@ describe('modes and resume with a steps model: the frames of one whole run', () 
   const clip = makeClip(dir, 'modes.mp4', { size: '32x24', seconds: 0.5 });
   let n = 0;
   async function runToEnd(extra: Partial<JobOptions>, output = join(dir, `modes-${++n}.mkv`)) {
-    const notices = await runDone(clip, output, tempRoot, options(tempRoot, { model, overwrite: true, ...extra }));
+    const notices = await runDone(clip, output, tempRoot, options(tempRoot, { model, overwrite: true, lossless: true, ...extra }));
     return { output, notices };
   }
 
@@ -88,7 +88,7 @@ describe('modes and resume with a steps model: the frames of one whole run', () 
     expect(frameMd5s((await runToEnd({ steps: 2 })).output)).not.toEqual(whole);
 
     const cancelAfterSegment = async (output: string) => {
-      const first = startRun([{ input: clip, output }], options(tempRoot, { model, chunk: 4, resume: true }));
+      const first = startRun([{ input: clip, output }], options(tempRoot, { model, chunk: 4, resume: true, lossless: true }));
       await first.when((item) => (item.progress?.segment ?? 0) >= 1 && (item.progress?.step ?? 0) >= 2);
       first.cancel();
       expect((await first.ended).items[0].status).toBe('cancelled');

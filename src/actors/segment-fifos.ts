@@ -1,0 +1,49 @@
+import { execFileSync } from 'node:child_process';
+import { closeSync, constants, openSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+
+/**
+ * The FIFOs of a job's segments, in its folder: per segment, decoder → host 1 → … → host n → encoder,
+ * made before the segment's processes start and removed after it (and on any ending, cancel included).
+ */
+export class SegmentFifos {
+  private readonly live = new Set<string>();
+
+  constructor(private readonly dir: string) {}
+
+  /** `count` FIFOs for segment `index`, in chain order. */
+  make(index: number, count: number): string[] {
+    const paths = Array.from({ length: count }, (_, n) => join(this.dir, `segment-${index}.${n}.fifo`));
+    for (const path of paths) rmSync(path, { force: true });
+    execFileSync('mkfifo', ['-m', '600', '--', ...paths], { stdio: 'ignore' });
+    paths.forEach((path) => this.live.add(path));
+    return paths;
+  }
+
+  remove(paths: Iterable<string> = [...this.live]): void {
+    for (const path of paths) {
+      rmSync(path, { force: true });
+      this.live.delete(path);
+    }
+  }
+}
+
+/**
+ * Lets whoever waits on a FIFO whose other side died go on: a reader blocked in open (or reading)
+ * then sees EOF, a writer EPIPE. An O_RDWR open never blocks on Linux and counts as both sides; it
+ * wakes a blocked open, and closing it at once leaves the survivor alone with the FIFO.
+ */
+export function unstick(path: string): void {
+  try {
+    closeSync(openSync(path, constants.O_RDWR | constants.O_NONBLOCK));
+  } catch {
+    // gone already: nobody can be waiting on it
+  }
+}
+
+/** ffmpeg's arguments with its stdin or stdout (`pipe:0`, `pipe:1`) replaced by a FIFO. */
+export function viaFifo(args: readonly string[], pipe: 'pipe:0' | 'pipe:1', replacement: readonly string[]): string[] {
+  const at = args.indexOf(pipe);
+  if (at < 0) throw new Error(`ffmpeg arguments without ${pipe}: ${args.join(' ')}`);
+  return [...args.slice(0, at), ...replacement, ...args.slice(at + 1)];
+}
