@@ -1,5 +1,6 @@
 import type { liveAppMachine } from '../app.js';
 import type { StartRequest } from '../domain.js';
+import { resolveDeviceUpFront } from '../services/gpu.js';
 import { startRequest, type RunFlags } from './options.js';
 import { sessionExitCode } from './outcome.js';
 import { jsonReporter, plainReporter } from './reporters.js';
@@ -30,6 +31,8 @@ export async function runHeadless(request: StartRequest, front: 'plain' | 'json'
 
 export async function runCommand(inputs: string[], flags: RunFlags): Promise<number> {
   const request = startRequest(inputs, flags);
+  // A GPU device that cannot start is a usage error before anything is created.
+  await resolveDeviceUpFront(request.options.device);
   const front = pickFrontEnd(flags);
   if (front === 'tui') {
     const { runTui } = await import('./tui.js');

@@ -41,7 +41,7 @@ function nameOf(value: string | undefined): string {
 
 function deviceOf(value: string | undefined): Device | undefined {
   if (value === undefined) return undefined;
-  if (value !== 'auto' && value !== 'cpu' && value !== 'cuda') throw usage(`--device expects auto or cpu or cuda, got "${value}"`, 'e.g. --device cuda');
+  if (value !== 'auto' && value !== 'cpu' && value !== 'webgpu' && value !== 'cuda') throw usage(`--device expects auto, cpu, webgpu or cuda, got "${value}"`, 'e.g. --device cuda');
   return value;
 }
 

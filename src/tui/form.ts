@@ -5,7 +5,7 @@ export interface FormValues {
   /** `model`: the model's own scale. */
   readonly scale: 'model' | '1' | '2' | '4';
   readonly model: string;
-  readonly device: 'auto' | 'cpu' | 'cuda';
+  readonly device: 'auto' | 'cpu' | 'webgpu' | 'cuda';
 }
 
 export type FieldName = keyof FormValues;
@@ -22,7 +22,7 @@ export const FIELDS: readonly FieldSpec[] = [
   { name: 'output', label: 'Output' },
   { name: 'scale', label: 'Scale', choices: ['model', '1', '2', '4'] },
   { name: 'model', label: 'Model' },
-  { name: 'device', label: 'Device', choices: ['auto', 'cpu', 'cuda'] },
+  { name: 'device', label: 'Device', choices: ['auto', 'cpu', 'webgpu', 'cuda'] },
 ];
 
 /** The form's focus stops: each field, then the Start button. */

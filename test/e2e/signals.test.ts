@@ -91,10 +91,10 @@ describe('--json and --trace', () => {
     const events = jsonEvents(result.stdout);
     const types = new Set(events.map((e) => e.type));
     expect([...types].sort()).toEqual(['job', 'notice', 'progress', 'state', 'summary']);
-    // --device auto: the provider it ran on is said, and a CUDA fallback with its reason.
+    // --device auto: the provider it ran on is said, and on the CPU why the GPU ones were passed over.
     const notices = events.filter((e) => e.type === 'notice').map((e) => String(e.message));
-    expect(notices.some((m) => / ×2 on (cpu|cuda)$/.test(m))).toBe(true);
-    if (notices.some((m) => m.endsWith('on cpu'))) expect(notices.some((m) => m.startsWith('CUDA is not available, running on the CPU'))).toBe(true);
+    expect(notices.some((m) => / ×2 on (cpu|webgpu|cuda)$/.test(m))).toBe(true);
+    if (notices.some((m) => m.endsWith('on cpu'))) expect(notices.some((m) => /^device auto: CPU \(CUDA: .*; WebGPU: .*\)$/.test(m))).toBe(true);
     expect(events.filter((e) => e.type === 'state' && e.actor === 'app').map((e) => e.path)).toEqual(['idle', 'running.active', 'idle']);
     // Each stage's last progress reaches its total; which stage speaks last is not part of the contract.
     const progress = events.filter((e) => e.type === 'progress');

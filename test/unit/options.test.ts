@@ -31,7 +31,7 @@ describe('run options → start request', () => {
     expect(() => startRequest(['a.mp4', 'b.mp4'], { output: join(dir, 'one.mp4') })).toThrow(/several inputs need an output folder/);
     expect(() => startRequest(['a.mp4'], { output: join(dir, 'missing') + '/' })).toThrow(/output folder .* does not exist/);
     expect(() => startRequest(['a.mp4'], { output: 'o.mp4', grace: '500' })).toThrow(/--grace is gone: a cancel kills every process at once/);
-    expect(() => startRequest(['a.mp4'], { output: 'o.mp4', device: 'gpu' })).toThrow(/--device expects auto or cpu or cuda/);
+    expect(() => startRequest(['a.mp4'], { output: 'o.mp4', device: 'gpu' })).toThrow(/--device expects auto or cpu or webgpu or cuda/);
   });
 
   it('the TUI form is merged over the parsed options: only its own fields are read again', () => {
