@@ -22,7 +22,7 @@ interface Manifest {
 }
 
 export const DEFAULT_MODEL = 'realesr-general-x4v3';
-const DEFAULT_TILE: TileSpec = { multiple: 1, minSize: 8, defaultSize: 256, overlap: 8 };
+export const DEFAULT_TILE: TileSpec = { multiple: 1, minSize: 8, defaultSize: 256, overlap: 8 };
 
 export function loadManifest(dir: string = MODELS_DIR): Manifest {
   return JSON.parse(readFileSync(join(dir, 'models.json'), 'utf8')) as Manifest;
@@ -32,7 +32,7 @@ export function sha256File(path: string): string {
   return createHash('sha256').update(readFileSync(path)).digest('hex');
 }
 
-function looksLikePath(spec: string): boolean {
+export function looksLikePath(spec: string): boolean {
   return extname(spec).toLowerCase() === '.onnx' || spec.includes('/');
 }
 
