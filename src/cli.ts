@@ -17,12 +17,22 @@ function addRunOptions(command: Command): Command {
     .addOption(new Option('--order <order>', 'with both, which runs first').choices(['upscale-first', 'interpolate-first']))
     .option('--interpolation-model <name|file.onnx>', 'interpolation model (default rife-v4.6)')
     .option('--scene-threshold <x>', "scene score (0..1, ffmpeg's scale, default 0.3) above which a frame pair is a cut")
-    .addOption(new Option('--device <device>', 'execution provider').choices(['auto', 'cpu', 'cuda']).default('auto'))
+    .addOption(new Option('--device <device>', 'execution provider (auto: CUDA, then a hardware WebGPU adapter, then the CPU)').choices(['auto', 'cpu', 'webgpu', 'cuda']).default('auto'))
+    .addOption(new Option('--precision <precision>', 'fp16 model copy (GPU providers; default there) or fp32 (default on the CPU)').choices(['fp16', 'fp32']))
     .option('--tile <n>', 'tile size in input pixels (0 = whole frame)')
     .option('--tta', 'self-ensemble: average the upscale model over 8 flips/rotations of each frame (= --ensemble 8; 8× the time)')
     .option('--ensemble <n>', 'self-ensemble of 2, 4 or 8 transforms (2: 0°/180°; 4: the four rotations; 8: and their mirror images)')
     .option('--steps <n>', "a steps model's runs per frame (default: its manifest's)")
-    .option('--crf <n>', 'encoder quality (lower is better)')
+    .option('--face-restore <name|file.onnx>', 'restore faces after upscaling with an imported restorer (upframe models import) or a file')
+    .option('--face-strength <x>', 'restored face over the original, 0..1 (default 1)')
+    .option('--face-min-size <px>', 'leave faces narrower than this many pixels alone (default 48)')
+    .option('--face-fidelity <x>', "CodeFormer's fidelity weight, 0 (most restored) to 1 (closest to the input), default 0.5")
+    .option('--face-detector <name|file.onnx>', 'a BlazeFace-layout face detector (default blazeface-back-256)')
+    .option('--crf <n>', "encoder quality, in the encoder's scale (lower is better): x264/x265 0-51, vp9/av1 0-63")
+    .option('--codec <codec>', "output video codec: h264, h265, vp9, av1 or ffv1 (default: the container's usual, h264 or vp9 for webm)")
+    .option('--encoder <name>', 'a specific ffmpeg encoder (libx264, libx265, libvpx-vp9, libsvtav1, libaom-av1, ffv1, h264_nvenc, ...; see upframe doctor)')
+    .option('--preset <name>', "the encoder's speed preset (x264/x265: ultrafast..placebo; vp9/libaom: 0-8; svt-av1: 0-13)")
+    .option('--lossless', 'a lossless codec for the container: FFV1 in .mkv, x264 -qp 0 (RGB) in .mp4/.mov')
     .option('--overwrite', 'replace an existing output')
     .option('--fail-fast', 'stop a batch at its first failed item (running ones finish)')
     .option('--jobs <n>', 'items of a batch run at once (CPU cores shared between them; the GPU one at a time)')
@@ -98,7 +108,13 @@ function program(setExit: (code: number) => void): Command {
   const models = root.command('models').description('bundled models');
   models.command('list').action(() => run(modelsList()));
   models.command('verify').action(() => run(modelsVerify()));
-  models.command('import').argument('<file>').option('--kind <kind>').action(() => run(modelsImport()));
+  models
+    .command('import')
+    .description("copy a model you have into your model store ($XDG_DATA_HOME/upframe/models), checked and recorded with its sha256")
+    .argument('<file>')
+    .option('--kind <kind>', 'face-restore (an aligned-crop face restorer: GFPGAN, CodeFormer, GPEN, RestoreFormer) or face-detect')
+    .option('--name <name>', 'the name to use it by (default: the file name without .onnx)')
+    .action((file: string, flags: { kind?: string; name?: string }) => run(modelsImport(file, flags)));
   root
     .command('doctor')
     .description('ffmpeg, onnxruntime providers, GPU, models, temp dir')
@@ -112,7 +128,7 @@ function program(setExit: (code: number) => void): Command {
     .description('take items from a queue and run them here (Ctrl-C: stop, handing running items back)')
     .requiredOption('--queue <redis://host:port[/db]>', 'the queue (a Redis server every worker and submitter reaches)')
     .option('--name <name>', 'this worker, as submitters and doctor show it (default <host>-<pid>)')
-    .addOption(new Option('--device <device>', 'execution provider for every item here (default: the submitter\'s)').choices(['auto', 'cpu', 'cuda']))
+    .addOption(new Option('--device <device>', 'execution provider for every item here (default: the submitter\'s)').choices(['auto', 'cpu', 'webgpu', 'cuda']))
     .option('--jobs <n>', 'items run here at once (default 1)')
     .option('--temp-dir <dir>', 'work directory root here (default: the submitter\'s --temp-dir if it gave one, else $UPFRAME_TMPDIR or <tmp>/upframe)')
     .option('--json', 'NDJSON events on stdout')

@@ -19,12 +19,14 @@ export interface JobError {
   readonly message: string;
 }
 
-export type Device = 'auto' | 'cpu' | 'cuda';
+export type Device = 'auto' | 'cpu' | 'webgpu' | 'cuda';
+/** `--precision`: an fp16 copy of the model where the device runs float16 (GPU providers). */
+export type Precision = 'fp16' | 'fp32';
 export type Order = 'upscale-first' | 'interpolate-first';
-export type HostStep = 'upscale' | 'interpolate';
+export type HostStep = 'upscale' | 'interpolate' | 'face';
 
 /** The processing stage is named by the hosts it chains: `upscale`, `interpolate` or both. */
-export type StageName = 'probe' | 'scenes' | 'upscale' | 'interpolate' | 'upscale+interpolate' | 'assemble';
+export type StageName = 'probe' | 'scenes' | 'upscale' | 'interpolate' | 'upscale+interpolate' | 'assemble' | `${string}face`;
 export type StageStatus = 'done' | 'cancelled' | 'failed';
 export type JobStatus = 'done' | 'failed' | 'cancelled' | 'skipped';
 export type ItemStatus = 'pending' | 'running' | JobStatus;
@@ -47,6 +49,8 @@ export interface Progress {
   readonly step?: number;
   readonly steps?: number;
 }
+
+export type Codec = 'h264' | 'h265' | 'vp9' | 'av1' | 'ffv1';
 
 export interface JobOptions {
   readonly model?: string;
@@ -73,14 +77,33 @@ export interface JobOptions {
   /** Stop the batch at the first failed item (the rest are skipped). */
   readonly failFast?: boolean;
   readonly device: Device;
+  /** Undefined: fp16 on a GPU that runs it when the model has an fp16 copy, else fp32. */
+  readonly precision?: Precision;
   readonly tile?: number;
   readonly crf?: number;
+  /** The output's video codec and encoder (`--codec`, `--encoder`); unset: the container's usual one. */
+  readonly codec?: Codec;
+  readonly encoder?: string;
+  /** The encoder's speed preset (`--preset`), in its own names. */
+  readonly preset?: string;
+  /** A lossless codec for the container (`--lossless`): FFV1 in mkv, x264 `-qp 0` RGB in mp4/mov. */
+  readonly lossless?: boolean;
   readonly overwrite: boolean;
   readonly tempRoot: string;
   /** Self-ensemble (`--ensemble N`, `--tta` = 8): the upscale model runs on N flips/rotations of each frame, averaged. */
   readonly ensemble?: 2 | 4 | 8;
   /** A steps model's model runs per frame (`--steps N`), instead of its manifest's count. */
   readonly steps?: number;
+  /** Face restoration (`--face-restore NAME|file.onnx`): an imported restorer, or a file. */
+  readonly faceRestore?: string;
+  /** Restored face over the original, 0..1 (`--face-strength`, default 1). */
+  readonly faceStrength?: number;
+  /** Faces narrower than this many output pixels are left alone (`--face-min-size`). */
+  readonly faceMinSize?: number;
+  /** CodeFormer's fidelity weight, 0..1 (`--face-fidelity`). */
+  readonly faceFidelity?: number;
+  /** `--face-detector NAME|file.onnx`: a BlazeFace-layout detector instead of the bundled one. */
+  readonly faceDetector?: string;
   /**
    * `upframe preview`: one output frame through the same chain, written as PNG instead of a video.
    * `frame` (an output frame index) or `atSec` (a time), else the middle frame; `compare`: the
@@ -150,7 +173,8 @@ export interface ResolvedModel {
   readonly scale?: number;
   readonly sha256?: string;
   readonly tile: TileSpec;
-  readonly origin: 'bundled' | 'file';
+  /** `imported`: from the user's model store (`upframe models import`). */
+  readonly origin: 'bundled' | 'file' | 'imported';
   /** A steps model, from its sidecar manifest (`model.onnx.json`, kind `steps`). */
   readonly steps?: StepsSpec;
 }
@@ -190,6 +214,8 @@ export interface ProbeResult {
   readonly steps: readonly HostStep[];
   readonly model?: ResolvedModel;
   readonly interpolation?: InterpolationPlan;
+  /** Face restoration, the chain's last step: its restorer and detector. */
+  readonly face?: { readonly restorer: ResolvedModel; readonly detector: ResolvedModel };
   /** A preview job: the one output frame to make, resolved from the options and checked against the output's length. */
   readonly preview?: { readonly frame: number; readonly compare: boolean };
 }
@@ -203,7 +229,7 @@ export interface ScenesResult {
   readonly scenes: readonly Scene[];
 }
 
-/** The processed frames: lossless segment files in order, their geometry and rate. */
+/** The processed frames: segment files in the output's codec (a preview's: exact RGB) in order, their geometry and rate. */
 export interface ProcessResult {
   readonly segments: readonly { readonly file: string; readonly frames: number }[];
   readonly frames: number;

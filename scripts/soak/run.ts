@@ -94,6 +94,8 @@ const ROLE_WORDS: Record<ProcessRole, RegExp> = {
   scenes: /scene/i,
   'upscale-host': /upscale host/i,
   'interpolate-host': /interpolat\w* host/i,
+  'face-host': /face host/i,
+  'device-check': /device check/i,
 };
 const ROLES = new Set<string>(Object.keys(ROLE_WORDS));
 const STACK_TRACE = /\n\s+at \S/;

@@ -4,9 +4,12 @@ import { execa } from 'execa';
 import type { CheckSessionResult, SessionRun } from '../hosts/check-session.js';
 import { formatBytes, freeBytes } from '../services/disk-space.js';
 import { UserError, formatUserError } from '../services/errors.js';
+import { KNOWN_ENCODERS, usableEncoders } from '../services/ffmpeg/encoders.js';
 import { resolveFfmpeg } from '../services/ffmpeg/resolve.js';
-import { cudaInstallCommand, cudaProviderInstalled } from '../services/gpu.js';
+import { childDeviceCheck, cudaInstallCommand, cudaProviderInstalled, gpuInfo } from '../services/gpu.js';
+import { likelyAdapter, vulkanMissing, vulkanView } from '../services/vulkan.js';
 import { DEFAULT_MODEL, resolveModel, verifyModels } from '../services/models.js';
+import { verifyStore } from '../services/model-store.js';
 import { hostEntry, tsNodeArgs } from '../services/paths.js';
 import { lastLine } from '../services/streams.js';
 import { listTempRoot, resolveTempRoot } from '../services/workdir.js';
@@ -131,18 +134,58 @@ async function gpuCheck(): Promise<Check> {
   try {
     const { stdout } = await execa('nvidia-smi', ['-L'], { timeout: TOOL_TIMEOUT_MS, killSignal: 'SIGKILL', stdin: 'ignore' });
     const gpus = stdout.split('\n').filter(Boolean);
-    return { name: 'gpu', ok: true, required: false, detail: gpus.join('; ') || 'nvidia-smi lists no GPU', data: { gpus } };
+    const info = await gpuInfo();
+    const memory = info?.memoryBytes ? `, ${formatBytes(info.memoryBytes)} memory (${formatBytes(info.usedBytes ?? 0)} used)` : '';
+    return { name: 'gpu', ok: true, required: false, detail: `${gpus.join('; ') || 'nvidia-smi lists no GPU'}${memory}`, data: { gpus, memoryBytes: info?.memoryBytes, usedBytes: info?.usedBytes } };
   } catch (error) {
     const why = oneLine(error) === 'not found' ? 'nvidia-smi not on PATH' : `nvidia-smi failed: ${oneLine(error)}`;
     return { name: 'gpu', ok: false, required: false, detail: `no NVIDIA GPU found (${why}): --device auto uses the CPU` };
   }
 }
 
-function modelChecks(): Check[] {
+/**
+ * WebGPU (Dawn over Vulkan, bundled with onnxruntime-node): the Vulkan loader and drivers seen, the
+ * adapter Dawn takes (a software one is passed over by --device auto), and a session's test run in
+ * a child process, in float32 and float16.
+ */
+async function webgpuCheck(): Promise<Check> {
+  const name = 'webgpu';
+  const view = vulkanView();
+  const drivers = view.drivers.map((d) => `${d.name}${d.software ? ' (software)' : d.devicePresent ? '' : ' (no device)'}`);
+  const data = { loader: view.loader, drivers: view.drivers };
+  const missing = vulkanMissing(view);
+  if (missing) return { name, ok: false, required: false, detail: `${missing.what} (${missing.fix}): --device auto uses the CPU or CUDA`, data };
+  const adapter = likelyAdapter(view)!;
+  let answer;
   try {
-    return verifyModels().map((v) => ({ name: `model ${v.name}`, ok: v.ok, required: true, detail: v.detail }));
+    answer = (await childDeviceCheck(SESSION_TIMEOUT_MS)(['webgpu'])).providers.webgpu;
   } catch (error) {
-    return [{ name: 'models', ok: false, required: true, detail: `cannot read the manifest: ${oneLine(error)}` }];
+    return { name, ok: false, required: false, detail: `no answer from the check host: ${oneLine(error)}`, data };
+  }
+  if (!answer?.ok) return { name, ok: false, required: false, detail: `no WebGPU session (${answer?.error ?? 'not tried'}); Vulkan drivers: ${drivers.join(', ')}`, data };
+  const memory = adapter.software ? undefined : (await gpuInfo())?.memoryBytes;
+  const detail =
+    `a session ran on ${adapter.name}${adapter.software ? ', a software adapter (--device auto passes it over; --device webgpu runs on it, slower than the CPU)' : ''}` +
+    `${memory ? `, ${formatBytes(memory)} memory` : ''}; fp16 ${answer.fp16 ? 'yes' : `no (${answer.fp16Error ?? 'failed'})`}; load ${answer.loadMs} ms, run ${answer.runMs} ms; Vulkan drivers: ${drivers.join(', ')}`;
+  return { name, ok: true, required: false, detail, data: { ...data, adapter: adapter.name, software: adapter.software, fp16: answer.fp16, memoryBytes: memory, session: answer } };
+}
+
+function modelChecks(): Check[] {
+  let bundled: Check[];
+  try {
+    bundled = verifyModels().map((v) => ({ name: `model ${v.name}`, ok: v.ok, required: true, detail: v.detail }));
+  } catch (error) {
+    bundled = [{ name: 'models', ok: false, required: true, detail: `cannot read the manifest: ${oneLine(error)}` }];
+  }
+  return [...bundled, ...importedModelChecks()];
+}
+
+/** Models the user imported (`upframe models import`): each file against the sha256 taken at import. */
+function importedModelChecks(): Check[] {
+  try {
+    return verifyStore().map((v) => ({ name: `imported model ${v.name}`, ok: v.ok, required: true, detail: v.detail }));
+  } catch (error) {
+    return [{ name: 'imported models', ok: false, required: true, detail: oneLine(error) }];
   }
 }
 
@@ -179,6 +222,18 @@ export function tempCheck(root: string = resolveTempRoot()): Check {
 
 const MARK = { ok: '✓', failed: '✗', optional: '·' } as const;
 
+/** The video encoders upframe drives that this ffmpeg has (`--encoder`), and those it lacks. */
+function encodersCheck(): Check {
+  try {
+    const found = usableEncoders();
+    const missing = KNOWN_ENCODERS.filter((name) => !found.includes(name));
+    const detail = `${found.join(', ') || 'none'}${missing.length > 0 ? ` (not in this ffmpeg: ${missing.join(', ')})` : ''}`;
+    return { name: 'encoders', ok: found.length > 0, required: false, detail, data: { found, missing } };
+  } catch (error) {
+    return { name: 'encoders', ok: false, required: false, detail: oneLine(error) };
+  }
+}
+
 export function markOf(check: Check): string {
   return check.ok ? MARK.ok : check.required ? MARK.failed : MARK.optional;
 }
@@ -186,7 +241,8 @@ export function markOf(check: Check): string {
 export async function doctorCommand(options: { json?: boolean }): Promise<number> {
   // The session host takes the longest: it runs while the other checks do.
   const onnx = onnxChecks();
-  const checks = [...(await ffmpegChecks()), ...(await onnx), await gpuCheck(), ...modelChecks(), tempCheck()];
+  const webgpu = webgpuCheck();
+  const checks = [...(await ffmpegChecks()), encodersCheck(), ...(await onnx), await webgpu, await gpuCheck(), ...modelChecks(), tempCheck()];
   const ok = checks.every((c) => c.ok || !c.required);
   if (options.json) process.stdout.write(`${JSON.stringify({ type: 'doctor', ok, checks })}\n`);
   else for (const c of checks) process.stdout.write(`${markOf(c)} ${c.name}: ${c.detail}\n`);

@@ -3,6 +3,8 @@ import { basename, extname, join, resolve } from 'node:path';
 import { UserError } from '../services/errors.js';
 import { resolveTempRoot } from '../services/workdir.js';
 import { parseRate } from '../services/rational.js';
+import { containerOf } from '../services/ffmpeg/args.js';
+import { CODECS, checkEncodingFlags, resolveEncoding } from '../services/ffmpeg/encoders.js';
 import type { JobOptions, StartRequest } from '../domain.js';
 
 /** Flags as commander hands them over: strings, unvalidated. */
@@ -11,8 +13,14 @@ export interface RunFlags {
   readonly model?: string;
   readonly scale?: string;
   readonly device?: string;
+  /** `fp16` or `fp32`; default fp16 on a GPU that runs it, fp32 on the CPU. */
+  readonly precision?: string;
   readonly tile?: string;
   readonly crf?: string;
+  readonly codec?: string;
+  readonly encoder?: string;
+  readonly preset?: string;
+  readonly lossless?: boolean;
   readonly overwrite?: boolean;
   readonly tempDir?: string;
   /** Removed: a cancel kills at once. Still parsed so that a script passing it hears why it is refused. */
@@ -42,6 +50,11 @@ export interface RunFlags {
   readonly ensemble?: string;
   /** A steps model's runs per frame. */
   readonly steps?: string;
+  readonly faceRestore?: string;
+  readonly faceStrength?: string;
+  readonly faceMinSize?: string;
+  readonly faceFidelity?: string;
+  readonly faceDetector?: string;
 }
 
 function usage(message: string, tryMessage: string): UserError {
@@ -72,6 +85,29 @@ function sceneThreshold(value: string | undefined): number | undefined {
   return n;
 }
 
+function unitInterval(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (value.trim() === '' || !(n >= 0 && n <= 1)) throw usage(`${flag} expects a number from 0 to 1, got "${value}"`, `e.g. ${flag} 0.8`);
+  return n;
+}
+
+/** The --face-* options; those that tune face restoration need it asked for. */
+function faceOptions(flags: RunFlags): Pick<JobOptions, 'faceRestore' | 'faceStrength' | 'faceMinSize' | 'faceFidelity' | 'faceDetector'> {
+  const tuning = (['faceStrength', 'faceMinSize', 'faceFidelity', 'faceDetector'] as const).find((key) => flags[key] !== undefined);
+  if (!flags.faceRestore && tuning) {
+    const flag = `--${tuning.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+    throw usage(`${flag} tunes face restoration, which is not asked for`, 'add --face-restore NAME (upframe models import FILE.onnx --kind face-restore)');
+  }
+  return {
+    faceRestore: flags.faceRestore,
+    faceStrength: unitInterval('--face-strength', flags.faceStrength),
+    faceMinSize: integer('--face-min-size', flags.faceMinSize, { min: 1, max: 100_000, example: 48 }),
+    faceFidelity: unitInterval('--face-fidelity', flags.faceFidelity),
+    faceDetector: flags.faceDetector,
+  };
+}
+
 function checkModeFlags(flags: RunFlags): void {
   const mode = flags.mode ?? 'chunked';
   if (mode === 'chunked' && (flags.window !== undefined || flags.overlap !== undefined)) {
@@ -83,16 +119,18 @@ function checkModeFlags(flags: RunFlags): void {
 
 /** Checks that hold whichever way the options were given (flags, or the TUI form over them). */
 function checkOptions(options: JobOptions): JobOptions {
-  if (options.scale === 1 && !options.interpolate && !options.fps) {
+  if (options.scale === 1 && !options.interpolate && !options.fps && !options.faceRestore) {
     throw usage('--scale 1 with no interpolation leaves nothing to do', 'add --interpolate 2 or --fps 60, or drop --scale 1');
   }
   if (options.scale === 1 && options.ensemble) throw usage(`--tta/--ensemble ${options.ensemble} runs the upscale model ${options.ensemble} ways, and --scale 1 runs no upscale model`, 'drop --scale 1, or the ensemble');
   if (options.scale === 1 && options.steps !== undefined) throw usage(`--steps ${options.steps} sets a steps upscale model's runs, and --scale 1 runs no upscale model`, 'drop --scale 1, or --steps');
+  checkEncodingFlags(options);
   return options;
 }
 
 const SCALES = ['1', '2', '4'] as const;
-const DEVICES = ['auto', 'cpu', 'cuda'] as const;
+const DEVICES = ['auto', 'cpu', 'webgpu', 'cuda'] as const;
+const PRECISIONS = ['fp16', 'fp32'] as const;
 
 /** `--tta` is `--ensemble 8`; the two together are refused rather than guessed. */
 function ensembleOf(flags: RunFlags): 2 | 4 | 8 | undefined {
@@ -130,10 +168,16 @@ export function jobOptions(flags: RunFlags): JobOptions {
     jobs: integer('--jobs', flags.jobs, { min: 1, max: 64, example: 2 }),
     minScene: integer('--min-scene', flags.minScene, { min: 1, max: 1_000_000, example: 12 }),
     device: oneOf('--device', flags.device, DEVICES) ?? 'auto',
+    precision: oneOf('--precision', flags.precision, PRECISIONS),
     tile: integer('--tile', flags.tile, { min: 0, max: 8192, example: 256 }),
     crf: integer('--crf', flags.crf, { min: 0, max: 63, example: 18 }),
+    codec: oneOf('--codec', flags.codec, CODECS),
+    encoder: flags.encoder,
+    preset: flags.preset,
+    lossless: flags.lossless || undefined,
     ensemble: ensembleOf(flags),
     steps: integer('--steps', flags.steps, { min: 1, max: 10_000, example: 20 }),
+    ...faceOptions(flags),
     overwrite: flags.overwrite ?? false,
     tempRoot: resolveTempRoot(flags.tempDir),
   });
@@ -225,7 +269,20 @@ function requestFor(inputs: readonly string[], output: string, options: JobOptio
   if (toDir && !existsSync(output)) throw usage(`the output folder ${output} does not exist`, 'create it first');
   const outputs = uniqueOutputs(inputs.map((input) => resolve(toDir ? derivedOutput(input, output) : output)));
   const items = inputs.map((input, n) => ({ input: resolve(input), output: outputs[n] }));
+  checkEncodings(outputs, options);
   return { runId: newRunId(), items, options };
+}
+
+/**
+ * The encoder, --crf, --preset and --lossless against each output's container, before anything is
+ * made. A preview writes PNG; an extension that is no container is refused by the job's own checks.
+ */
+function checkEncodings(outputs: readonly string[], options: JobOptions): void {
+  if (options.preview) return;
+  for (const output of outputs) {
+    const container = containerOf(output);
+    if (container) resolveEncoding(options, container, undefined, output);
+  }
 }
 
 let runs = 0;

@@ -14,7 +14,10 @@ export interface UpscaleHostConfig {
   /** Of the frames received, the first to emit and how many (the rest is context); default all. */
   readonly emitStart?: number;
   readonly emitCount?: number;
-  /** Wait for a {@link SegmentMessage} after `ready` (its fields override these). */
+  /**
+   * Serve a job: {@link SegmentMessage}s after `ready` (their fields override these), each over its
+   * FIFOs, until the parent disconnects. Without: one segment on stdin → stdout, then exit.
+   */
   readonly awaitSegment?: boolean;
   /** onnxruntime intra-op threads (default: all cores). */
   readonly threads?: number;
@@ -47,9 +50,36 @@ export interface InterpolateHostConfig {
   readonly threads?: number;
 }
 
-/** What a host is to emit of the frames it receives, sent once the plan is known (after `ready`). */
+/** Passed to the face restoration host as its single argv JSON argument. */
+export interface FaceHostConfig {
+  readonly restorerPath: string;
+  readonly detectorPath: string;
+  readonly device: Device;
+  readonly width: number;
+  readonly height: number;
+  /** For progress only. */
+  readonly frameCount: number;
+  /** Restored over original, 0..1 (default 1). */
+  readonly strength?: number;
+  /** Faces narrower than this (box width, in the frame's pixels) are left alone. */
+  readonly minSize?: number;
+  /** CodeFormer's fidelity weight, for a restorer that takes one. */
+  readonly fidelity?: number;
+  readonly emitStart?: number;
+  readonly emitCount?: number;
+  readonly awaitSegment?: boolean;
+  readonly threads?: number;
+}
+
+/**
+ * What a host is to emit of the frames it receives, one per segment (after `ready`), and the FIFOs
+ * (job folder) to read them from and write its own to: the host reads `input` to EOF, closes
+ * `output`, reports `done`, and waits for the next.
+ */
 export interface SegmentMessage {
   readonly type: 'segment';
+  readonly input?: string;
+  readonly output?: string;
   readonly emitStart?: number;
   readonly emitCount?: number;
   readonly firstSource?: number;
@@ -59,13 +89,15 @@ export interface SegmentMessage {
 
 export type HostMessage =
   | {
-      readonly type: 'ready'; readonly scale?: number; readonly frames?: number; readonly provider: 'cpu' | 'cuda'; readonly fallbackReason?: string;
+      readonly type: 'ready'; readonly scale?: number; readonly frames?: number; readonly provider: 'cpu' | 'webgpu' | 'cuda'; readonly fallbackReason?: string;
       /** Model runs per frame when more than one (self-ensemble transforms, a steps model's steps). */
       readonly steps?: number;
       /** What those runs are, for the notice: `self-ensemble ×8`, `12 steps`. */
       readonly stepsLabel?: string;
     }
   | { readonly type: 'frame'; readonly done: number }
+  /** A line for the user (the TUI log, a --json `notice`), e.g. the face host's count of faces. */
+  | { readonly type: 'notice'; readonly message: string }
   /**
    * Sent after each model run of a frame that takes several: `frame` is the count of frames this host
    * wrote before it (so the frame being computed is `frame + 1`), `step` the runs done in it (1..steps).

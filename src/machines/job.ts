@@ -189,7 +189,7 @@ export const jobMachine = setup({
           },
         },
         processing: {
-          description: 'Segment by segment: decode → inference hosts → lossless segment file.',
+          description: 'Segment by segment: decode → inference hosts → a segment file in the output codec.',
           entry: ['spawnProcess', 'carryPauseToStage', { type: 'reportPhase', params: { phase: 'processing' } }],
           on: {
             'xstate.done.actor.process': [

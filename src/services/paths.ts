@@ -10,7 +10,7 @@ const require = createRequire(import.meta.url);
 const TSX_LOADER = pathToFileURL(require.resolve('tsx')).href;
 
 /** A process of its own that may load onnxruntime (the orchestrator never does). */
-export function hostEntry(name: 'upscale' | 'interpolate' | 'check-session'): string {
+export function hostEntry(name: 'upscale' | 'interpolate' | 'face' | 'check-session' | 'face-check'): string {
   return join(PACKAGE_ROOT, 'src', 'hosts', `${name}.ts`);
 }
 

@@ -1,5 +1,6 @@
 import type { HostStep, InterpolationPlan, JobOptions, MediaInfo, PreviewOptions, ProbeResult, Rate, ResolvedModel } from '../domain.js';
 import { UserError } from './errors.js';
+import { resolveFaceDetector, resolveFaceRestorer } from './model-store.js';
 import { resolveModel, stepsManifestPath } from './models.js';
 import { compare, formatRate, multiply } from './rational.js';
 import { outputFrameCount } from './timing.js';
@@ -28,7 +29,8 @@ function interpolationPlan(media: MediaInfo, options: JobOptions): Interpolation
 export function planJob(media: MediaInfo, options: JobOptions): ProbeResult {
   const interpolation = interpolationPlan(media, options);
   const upscale = options.scale !== 1;
-  if (!upscale && !interpolation) {
+  const face = options.faceRestore ? { restorer: resolveFaceRestorer(options.faceRestore), detector: resolveFaceDetector(options.faceDetector) } : undefined;
+  if (!upscale && !interpolation && !face) {
     throw new UserError('nothing to do: --scale 1 and the output rate equals the source rate', { kind: 'usage', tryMessage: 'give a higher --fps, or drop --scale 1' });
   }
   const steps: HostStep[] = [];
@@ -37,10 +39,12 @@ export function planJob(media: MediaInfo, options: JobOptions): ProbeResult {
     if (options.order === 'interpolate-first') steps.unshift('interpolate');
     else steps.push('interpolate');
   }
+  // Last: faces are restored at the output's size and rate (every output frame, interpolated ones too).
+  if (face) steps.push('face');
   const model = upscale ? resolveModel(options.model, undefined, 'upscale') : undefined;
   if (model) checkStepOptions(model, options);
   const preview = options.preview && { frame: previewFrame(media, interpolation, options.preview), compare: options.preview.compare };
-  return { media, steps, model, interpolation, ...(preview ? { preview } : {}) };
+  return { media, steps, model, interpolation, ...(face ? { face } : {}), ...(preview ? { preview } : {}) };
 }
 
 function seconds(frames: number, rate: Rate): string {

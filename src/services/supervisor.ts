@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
-export type ProcessRole = 'ffprobe' | 'decode' | 'upscale-host' | 'interpolate-host' | 'encode' | 'mux' | 'scenes';
+export type ProcessRole = 'ffprobe' | 'decode' | 'upscale-host' | 'interpolate-host' | 'face-host' | 'encode' | 'mux' | 'scenes' | 'device-check';
 
 export interface ExitInfo {
   readonly code: number | null;

@@ -6,6 +6,8 @@ import { cli } from '../helpers/cli.js';
 import { jobDirs } from '../helpers/invariants.js';
 import { makeClip } from '../helpers/media.js';
 import { nearestModel } from '../helpers/models.js';
+import { KNOWN_ENCODERS, usableEncoders } from '../../src/services/ffmpeg/encoders.js';
+import { halvingRestorer, positionRestorer } from '../helpers/face-models.js';
 
 const dir = scratchDir();
 const tempRoot = join(scratchDir('upframe-e2e-tmp-'), 'tmp');
@@ -90,6 +92,29 @@ describe('bad input: one line, exit 2, nothing created or changed', () => {
     await expectRejected([clip], /no output given/);
   });
 
+  it('encoder flags: an encoder this ffmpeg lacks, --crf or --preset outside the encoder\'s, a codec the container cannot hold', async () => {
+    const has = usableEncoders();
+    const listed = new RegExp(`not one this ffmpeg has \\(this ffmpeg has: ${has.join(', ')}\\)$`);
+    await expectRejected([clip, '-o', join(dir, 'e1.mp4'), '--encoder', 'no-such-encoder'], listed);
+    const lacking = KNOWN_ENCODERS.find((name) => !has.includes(name));
+    if (lacking) await expectRejected([clip, '-o', join(dir, 'e2.mkv'), '--encoder', lacking], listed);
+    await expectRejected([clip, '-o', join(dir, 'e3.mp4'), '--crf', '60'], /--crf 60 is outside libx264's range 0–51 \(give --crf 0 to 51/);
+    await expectRejected([clip, '-o', join(dir, 'e4.mp4'), '--preset', 'turbo'], /--preset turbo is not a libx264 preset \(give one of: ultrafast, .*placebo\)$/);
+    await expectRejected([clip, '-o', join(dir, 'e5.webm'), '--preset', 'medium'], /--preset medium is not a libvpx-vp9 preset \(give one of: 0, 1, /);
+    await expectRejected([clip, '-o', join(dir, 'e6.mp4'), '--codec', 'ffv1'], /^upframe: ffv1 cannot go into mp4: .*e6\.mp4 \(write \.mov, \.mkv/);
+    await expectRejected([clip, '-o', join(dir, 'e7.webm'), '--codec', 'h264'], /h264 cannot go into webm: .*e7\.webm/);
+    await expectRejected([clip, '-o', join(dir, 'e8.mkv'), '--codec', 'mpeg2'], /--codec expects h264 or h265 or vp9 or av1 or ffv1, got "mpeg2"/);
+    await expectRejected([clip, '-o', join(dir, 'e9.mkv'), '--codec', 'vp9', '--encoder', 'libx264'], /--encoder libx264 makes h264, not --codec vp9/);
+    await expectRejected([clip, '-o', join(dir, 'e10.mkv'), '--codec', 'ffv1', '--crf', '10'], /--crf does not apply to ffv1: it is lossless/);
+  });
+
+  it('--lossless where no lossless codec fits, or with a lossy setting', async () => {
+    await expectRejected([clip, '-o', join(dir, 'l1.webm'), '--lossless'], /--lossless: webm holds no lossless codec upframe writes: .*l1\.webm \(write \.mkv \(FFV1\), \.mp4 or \.mov/);
+    await expectRejected([clip, '-o', join(dir, 'l2.mkv'), '--lossless', '--crf', '18'], /--crf 18 sets a lossy quality and --lossless keeps every pixel/);
+    await expectRejected([clip, '-o', join(dir, 'l3.mkv'), '--lossless', '--codec', 'vp9'], /--lossless writes h264 \(x264 -qp 0, RGB\) or ffv1, not vp9/);
+    await expectRejected([clip, '-o', join(dir, 'l4.mkv'), '--lossless', '--codec', 'ffv1', '--preset', 'fast'], /ffv1 has no presets/);
+  });
+
   it('a temp dir that cannot be made', async () => {
     const file = join(scratchDir('upframe-e2e-file-'), 'plain-file');
     writeFileSync(file, 'x');
@@ -100,6 +125,16 @@ describe('bad input: one line, exit 2, nothing created or changed', () => {
   });
 
   it('--device cuda without CUDA says so and exits 2', async () => {
-    await expectRejected([clip, '-o', join(dir, 'o11.mp4'), '--device', 'cuda', '--model', model], /CUDA is not available.*--device cpu/);
+    await expectRejected([clip, '-o', join(dir, 'o11.mp4'), '--device', 'cuda', '--model', model], /--device cuda cannot start: .*CUDA provider library is not installed.*or use --device auto/);
+  });
+
+  it('face restoration: a strength out of range, a restorer not imported, one of the wrong shape, a detector that is not one', async () => {
+    const restorer = positionRestorer(dir, { size: 256 });
+    const wrongShape = halvingRestorer(dir);
+    await expectRejected([clip, '-o', join(dir, 'f1.mp4'), '--face-restore', restorer, '--face-strength', '2'], /--face-strength expects a number from 0 to 1, got "2"/);
+    await expectRejected([clip, '-o', join(dir, 'f2.mp4'), '--face-strength', '0.5'], /--face-strength tunes face restoration, which is not asked for/);
+    await expectRejected([clip, '-o', join(dir, 'f3.mp4'), '--face-restore', 'no-such-restorer'], /no face-restore model named "no-such-restorer" is imported \(import it first: upframe models import FILE\.onnx --kind face-restore/);
+    await expectRejected([clip, '-o', join(dir, 'f4.mp4'), '--model', model, '--face-restore', wrongShape], /not a face restorer \(a 512×512 crop came back as float32 \[1,3,256,256\]\): .*halving-restorer\.onnx/);
+    await expectRejected([clip, '-o', join(dir, 'f5.mp4'), '--model', model, '--face-restore', restorer, '--face-detector', model], /not a face detector of BlazeFace's layout \(input \[1,3,height,width\], expected \[1,S,S,3\]\): .*nearest-x2\.onnx/);
   });
 });

@@ -16,7 +16,7 @@ describe('viewChart', () => {
     ]);
     expect(active(view)).toEqual([['active'], ['processing']]);
     expect(view.levels[0].states.filter((s) => s.final).map((s) => s.key)).toEqual(['done', 'failed', 'cancelled']);
-    expect(view.active).toEqual({ key: 'processing', description: 'Segment by segment: decode → inference hosts → lossless segment file.' });
+    expect(view.active).toEqual({ key: 'processing', description: 'Segment by segment: decode → inference hosts → a segment file in the output codec.' });
   });
 
   test('the ways out include those inherited from active, keyed ones first; bookkeeping without a key is left out', () => {

@@ -34,7 +34,7 @@ test('--inspect opens the panel: the job and its stage, the active state marked,
   const job = chartOf(frame, /^job /);
   expect(job).toMatch(/^job +▶active +committed +cancelling +failing +done +failed +cancelled$/m);
   expect(job).toMatch(/^└ active +probing +detecting +▶processing +assembling$/m);
-  expect(job).toContain('▶ processing Segment by segment: decode → inference hosts → lossless segment file.');
+  expect(job).toContain('▶ processing Segment by segment: decode → inference hosts → a segment file in the output codec.');
   // job.cancel is declared once, on active, and shown here as a way out of processing.
   expect(job).toMatch(/^ {4}c\/Esc\/s job\.cancel → cancelling {2}p job\.pause {2}p job\.resume$/m);
   expect(job).toContain('done(process) [stageDone] → assembling');
