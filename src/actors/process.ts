@@ -4,6 +4,7 @@ import type { JobOptions, ProcessResult, ProcessWork } from '../domain.js';
 import type { OwnedProcess } from '../services/supervisor.js';
 import { inputIdentity, openResumeStore, removeParts, resumeDir, temporaryStore, type SegmentStore } from '../services/checkpoints.js';
 import { decodeArgs, fileArg, segmentArgs, segmentEncoding } from '../services/ffmpeg/args.js';
+import { seekBefore, type FrameTimes } from '../services/ffmpeg/probe.js';
 import { ffmpegBinaries } from '../services/ffmpeg/resolve.js';
 import { freeBytes, isNoSpace, notEnoughSpace } from '../services/disk-space.js';
 import { UserError } from '../services/errors.js';
@@ -14,6 +15,7 @@ import { planSegments, previewSegment, type Segment } from '../services/segments
 import { endingOf, toolFailure, type Ending } from '../services/tool-failure.js';
 import { outputRange, segmentMessages, startChain, stopChain, type Chain } from './host-chain.js';
 import { SegmentFifos, unstick, viaFifo } from './segment-fifos.js';
+import { readFrameTimes } from './frame-times.js';
 import { readBackFrames } from './read-back.js';
 import { defineWork, type WorkScope } from './work.js';
 
@@ -138,11 +140,16 @@ interface Prepared {
 
 /**
  * Makes a segment's FIFOs (decoder → host 1 → … → encoder) and starts its encoder (reading the last)
- * and its decoder (`trim` to the segment plus its context, writing the first). Started while the
+ * and its decoder (seeking near the segment's first frame when the frame times are known, then `trim`
+ * to the segment plus its context, writing the first). Started while the
  * previous segment runs, their start and the decoder's way to its first frame cost the hosts nothing.
  */
-function prepareSegment(scope: WorkScope, work: ProcessWork, chain: Chain, segment: Segment, index: number, whole: boolean, part: string, pipes: SegmentFifos): Prepared {
+function prepareSegment(
+  scope: WorkScope, work: ProcessWork, chain: Chain, segment: Segment, index: number, whole: boolean, part: string, pipes: SegmentFifos, times: FrameTimes | undefined,
+): Prepared {
   const input = resolve(work.input);
+  const seek = times && !whole ? seekBefore(times, segment.decodeStart) : undefined;
+  const frames = seek === undefined ? { start: segment.decodeStart, end: segment.decodeEnd } : { start: 0, end: segment.decodeEnd - segment.decodeStart };
   const fifos = pipes.make(index, chain.hosts.length + 1);
   const range = outputRange(work.plan, segment);
   const encode = scope.spawn({ command: ffmpegBinaries().ffmpeg, args: viaFifo(segmentArgs(chain.geometry, part, outputSideImages(work, range, chain.geometry), segmentEncoding(work)), 'pipe:0', [fileArg(fifos[chain.hosts.length])]), role: 'encode', stdio: ['ignore', 'ignore', 'pipe'] });
@@ -150,7 +157,7 @@ function prepareSegment(scope: WorkScope, work: ProcessWork, chain: Chain, segme
   encoded.catch(() => undefined);
   const decode = scope.spawn({
     command: ffmpegBinaries().ffmpeg,
-    args: viaFifo(decodeArgs(input, whole ? undefined : { start: segment.decodeStart, end: segment.decodeEnd }, sourceSideImages(work, segment, range)), 'pipe:1', ['-y', fileArg(fifos[0])]),
+    args: viaFifo(decodeArgs(input, whole ? undefined : frames, sourceSideImages(work, segment, range), seek), 'pipe:1', ['-y', fileArg(fifos[0])]),
     role: 'decode',
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -264,7 +271,8 @@ export const processWork = defineWork<ProcessWork, ProcessResult>('process', asy
   const done = sizes.reduce((sum, size) => sum + size, 0);
   const todo = segments.map((_, index) => index).filter((index) => !kept[index]);
   const whole = (index: number) => !plan.preview && count === 1 && segments[index].decodeStart === 0;
-  const prepare = (index: number) => prepareSegment(scope, work, chain, segments[index], index, whole(index), store.partPath(index), pipes);
+  const times = todo.some((index) => segments[index].decodeStart > 0) ? await readFrameTimes(scope, resolve(work.input), plan.media.frameCount) : undefined;
+  const prepare = (index: number) => prepareSegment(scope, work, chain, segments[index], index, whole(index), store.partPath(index), pipes, times);
   let next = todo.length > 0 ? prepare(todo[0]) : undefined;
   for (const [k, index] of todo.entries()) {
     const segment = segments[index];

@@ -38,16 +38,18 @@ export function rateArg(rate: Rate): string {
 
 /**
  * Decodes the first video stream to rgb24 frames on stdout, rotation applied, one frame per input
- * frame; with a range, only source frames [start, end).
+ * frame; with a range, only source frames [start, end) (counted from the seek point when seeking).
  */
-export function decodeArgs(absoluteInput: string, range?: { readonly start: number; readonly end: number }, side?: readonly SideImages[]): string[] {
+export function decodeArgs(absoluteInput: string, range?: { readonly start: number; readonly end: number }, side?: readonly SideImages[], seek?: number): string[] {
   const trim = range ? `trim=start_frame=${range.start}:end_frame=${range.end}` : undefined;
   const frames = ['-vsync', 'passthrough', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'];
+  // `-ss` before `-i`: a seek in the input, frames before that point decoded and dropped (accurate seek).
+  const from = seek === undefined ? [] : ['-ss', seek.toFixed(6)];
   if (side && side.length > 0) {
-    return [...QUIET, ...INPUT_WHITELIST, '-i', fileArg(absoluteInput), ...withSideImages('[0:v:0]', trim, frames, side, ['-an', '-sn', '-dn'])];
+    return [...QUIET, ...INPUT_WHITELIST, ...from, '-i', fileArg(absoluteInput), ...withSideImages('[0:v:0]', trim, frames, side, ['-an', '-sn', '-dn'])];
   }
   return [
-    ...QUIET, ...INPUT_WHITELIST,
+    ...QUIET, ...INPUT_WHITELIST, ...from,
     '-i', fileArg(absoluteInput),
     '-map', '0:v:0', '-an', '-sn', '-dn',
     ...(trim ? ['-vf', trim] : []),

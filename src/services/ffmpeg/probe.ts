@@ -92,3 +92,55 @@ export function parseProbe(json: string, file: string): MediaInfo {
     formatName: parsed.format?.format_name ?? 'unknown',
   };
 }
+
+/**
+ * The first video stream's packet times (demuxed, not decoded) and the file's start time, as CSV
+ * lines `packet,<pts_time>` then `format,<start_time>`: where each frame is, for a segment's seek.
+ */
+export function frameTimesArgs(absoluteInput: string): string[] {
+  return [
+    '-v', 'error', '-hide_banner',
+    '-protocol_whitelist', 'file,pipe',
+    '-select_streams', 'v:0', '-show_entries', 'packet=pts_time:format=start_time', '-of', 'csv',
+    '-i', `file:${absoluteInput}`,
+  ];
+}
+
+/** Frame n's presentation time is `times[n]` (seconds, ascending); `start` is the file's start time. */
+export interface FrameTimes {
+  readonly times: readonly number[];
+  readonly start: number;
+}
+
+/**
+ * Undefined unless every packet has a time, no two share one and there is one a frame: a segment
+ * then decodes from the file's start, as it always can.
+ */
+export function parseFrameTimes(csv: string, frames: number): FrameTimes | undefined {
+  const times: number[] = [];
+  let start = 0;
+  for (const line of csv.split('\n')) {
+    const [section, value] = line.trim().split(',');
+    if (section === 'packet') {
+      const time = Number(value);
+      if (value === undefined || value === '' || !Number.isFinite(time)) return undefined;
+      times.push(time);
+    } else if (section === 'format') start = Number.isFinite(Number(value)) && value !== '' ? Number(value) : 0;
+  }
+  if (times.length !== frames) return undefined;
+  times.sort((a, b) => a - b);
+  for (let n = 1; n < times.length; n++) if (!(times[n] > times[n - 1])) return undefined;
+  return { times, start };
+}
+
+/**
+ * Where a decoder seeks (`-ss` before `-i`, which counts from the file's start time) so that the
+ * first frame it outputs is frame `n`: halfway between frame n − 1 and frame n. ffmpeg seeks to the
+ * keyframe before and decodes, dropping what comes before that point, so only frame n's GOP is
+ * decoded ahead of it, not the whole file up to it.
+ */
+export function seekBefore(frames: FrameTimes, n: number): number | undefined {
+  if (n <= 0 || n >= frames.times.length) return undefined;
+  const at = (frames.times[n - 1] + frames.times[n]) / 2 - frames.start;
+  return at > 0 ? at : undefined;
+}
