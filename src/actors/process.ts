@@ -1,4 +1,4 @@
-import { renameSync } from 'node:fs';
+import { renameSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { JobOptions, ProcessResult, ProcessWork } from '../domain.js';
 import type { OwnedProcess } from '../services/supervisor.js';
@@ -18,6 +18,14 @@ import { SegmentFifos, unstick, viaFifo } from './segment-fifos.js';
 import { readFrameTimes } from './frame-times.js';
 import { readBackFrames } from './read-back.js';
 import { defineWork, type WorkScope } from './work.js';
+
+function fileBytes(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
+}
 
 function settingsOf(work: ProcessWork): unknown {
   const { plan, options } = work;
@@ -82,14 +90,17 @@ function noticeReuse(scope: WorkScope, reused: number, count: number): void {
   scope.notice(reused === count ? `resuming: all ${reused} segments reused` : `resuming: ${reused} of ${count} segments reused`);
 }
 
-function failureOf(ended: Ending, what: string, file: string, kind: 'input' | 'runtime'): UserError | undefined {
+/** The space the job's segments still need, estimated from those on disk: bytes a frame × frames to go. */
+type SpaceNeeded = () => number | undefined;
+
+function failureOf(ended: Ending, what: string, file: string, kind: 'input' | 'runtime', needed?: SpaceNeeded): UserError | undefined {
   if (ended.exit.code === 0) return undefined;
-  if (isNoSpace(ended.stderr)) return notEnoughSpace(dirname(file), undefined, freeBytes(dirname(file)), { written: 'the segments', elsewhere: 'another --temp-dir' });
+  if (isNoSpace(ended.stderr)) return notEnoughSpace(dirname(file), needed?.(), freeBytes(dirname(file)), { written: 'the segments', elsewhere: 'another --temp-dir' });
   return toolFailure(`${what} failed for`, 'ffmpeg', ended, { kind, file });
 }
 
-async function expectSuccess(ending: Promise<Ending>, what: string, file: string, kind: 'input' | 'runtime'): Promise<void> {
-  const failure = failureOf(await ending, what, file, kind);
+async function expectSuccess(ending: Promise<Ending>, what: string, file: string, kind: 'input' | 'runtime', needed?: SpaceNeeded): Promise<void> {
+  const failure = failureOf(await ending, what, file, kind, needed);
   if (failure) throw failure;
 }
 
@@ -98,7 +109,9 @@ async function expectSuccess(ending: Promise<Ending>, what: string, file: string
  * usually means the decoder died, one that cannot write its frames that the encoder died first
  * (killed, or its disk full); "stdin ended inside a frame" or "write EPIPE" would name the wrong one.
  */
-async function chainFrames(hostsDone: readonly Promise<number>[], decoded: Promise<Ending>, encoded: Promise<Ending>, input: string, part: string): Promise<number> {
+async function chainFrames(
+  hostsDone: readonly Promise<number>[], decoded: Promise<Ending>, encoded: Promise<Ending>, input: string, part: string, needed: SpaceNeeded,
+): Promise<number> {
   try {
     const counts = await Promise.all(hostsDone);
     return counts[counts.length - 1];
@@ -115,7 +128,7 @@ async function chainFrames(hostsDone: readonly Promise<number>[], decoded: Promi
     for (const { ending, what, file, kind } of neighbours) {
       const ended = await ending;
       const failed = ended.exit.signal !== null || isNoSpace(ended.stderr) || (what === 'encoding' && lostReader && ended.exit.code !== 0);
-      if (failed) throw failureOf(ended, what, file, kind) ?? hostFailure;
+      if (failed) throw failureOf(ended, what, file, kind, needed) ?? hostFailure;
     }
     throw hostFailure;
   }
@@ -177,7 +190,7 @@ function prepareSegment(
  */
 async function feedSegment(
   scope: WorkScope, work: ProcessWork, chain: Chain, segment: Segment, part: string, prepared: Prepared,
-  pipes: SegmentFifos, onFrames: (frames: number) => void, onStep: (frame: number, step: number) => void,
+  pipes: SegmentFifos, onFrames: (frames: number) => void, onStep: (frame: number, step: number) => void, needed: SpaceNeeded,
 ): Promise<() => Promise<void>> {
   const input = resolve(work.input);
   const { fifos, encode, encoded, decode, decoded } = prepared;
@@ -200,13 +213,13 @@ async function feedSegment(
         if (k < fifos.length) unstick(fifos[k]);
       });
     }, 50);
-    const written = await chainFrames(hostsDone, decoded, encoded, input, part);
+    const written = await chainFrames(hostsDone, decoded, encoded, input, part, needed);
     await expectSuccess(decoded, 'decoding', input, 'input');
     const planned = range.to - range.from;
     if (written !== planned) throw shortFrames(written, planned, segment, input);
     encoded.catch(() => undefined);
     return async () => {
-      await expectSuccess(encoded, 'encoding', part, 'runtime');
+      await expectSuccess(encoded, 'encoding', part, 'runtime', needed);
       // What will be joined, not what was meant to be.
       const stored = await readBackFrames(scope, part);
       if (stored !== planned) {
@@ -272,6 +285,17 @@ export const processWork = defineWork<ProcessWork, ProcessResult>('process', asy
   const todo = segments.map((_, index) => index).filter((index) => !kept[index]);
   const whole = (index: number) => !plan.preview && count === 1 && segments[index].decodeStart === 0;
   const times = todo.some((index) => segments[index].decodeStart > 0) ? await readFrameTimes(scope, resolve(work.input), plan.media.frameCount) : undefined;
+  const stored = new Set(segments.map((_, index) => index).filter((index) => kept[index]));
+  const needed: SpaceNeeded = () => {
+    // Stored segments tell best; before the first is stored, the one being written.
+    const sample = stored.size > 0
+      ? [...stored].map((index) => ({ bytes: fileBytes(store.path(index)), frames: sizes[index] }))
+      : [{ bytes: fileBytes(store.partPath(feeding)), frames: Math.max(0, lastDone - starts[feeding]) }];
+    const bytes = sample.reduce((sum, s) => sum + s.bytes, 0);
+    const frames = sample.reduce((sum, s) => sum + s.frames, 0);
+    const left = todo.filter((index) => !stored.has(index)).reduce((sum, index) => sum + sizes[index], 0);
+    return bytes > 0 && frames > 0 ? Math.ceil((bytes / frames) * left) : undefined;
+  };
   const prepare = (index: number) => prepareSegment(scope, work, chain, segments[index], index, whole(index), store.partPath(index), pipes, times);
   let next = todo.length > 0 ? prepare(todo[0]) : undefined;
   for (const [k, index] of todo.entries()) {
@@ -287,6 +311,7 @@ export const processWork = defineWork<ProcessWork, ProcessResult>('process', asy
         scope, work, chain, segment, part, prepared, pipes,
         (written) => report(before + written, 0),
         (frame, step) => report(before + frame, step),
+        needed,
       );
       fed.catch(() => undefined);
       // The hosts have this segment's message: the next segment's ffmpegs start now (a fork holds this
@@ -306,6 +331,7 @@ export const processWork = defineWork<ProcessWork, ProcessResult>('process', asy
     finishing = finish().then(() => {
       renameSync(part, store.path(index));
       store.record(index, frames);
+      stored.add(index);
       finishingIndex = undefined;
       cap = Number.POSITIVE_INFINITY;
       scope.progress(end, total, at(index + 1), runs(0));

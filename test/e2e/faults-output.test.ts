@@ -60,7 +60,7 @@ describe('a full output disk is a failure, never a broken file', () => {
 describe('a full temp disk is a failure too', () => {
   const why = cannotMountTmpfs(join(dir, 'mount-probe-tmp'));
   // Lossless segments (x264 -qp 0, RGB): a few MB, so the disk fills inside the first segment.
-  it.skipIf(why !== undefined)(`segments on a 300k tmpfs: exit 1, one line naming the temp folder, nothing left${why ? ` (skipped: cannot mount a tmpfs: ${why})` : ''}`, async () => {
+  it.skipIf(why !== undefined)(`segments on a 300k tmpfs: exit 1, one line naming the temp folder and the space needed, nothing left${why ? ` (skipped: cannot mount a tmpfs: ${why})` : ''}`, async () => {
     const temp = join(dir, 'small-temp');
     expect(mountSmallDisk(temp, '300k')).toBeUndefined();
     onTestFinished(() => unmount(temp));
@@ -70,7 +70,7 @@ describe('a full temp disk is a failure too', () => {
     expect(result.code).toBe(1);
     const lines = errorLines(result);
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(new RegExp(`^upframe: not enough space to write the segments in: ${temp}/job-\\S+ \\([\\d.]+ [KMG]B free; free some space there or choose another --temp-dir\\)$`));
+    expect(lines[0]).toMatch(new RegExp(`^upframe: not enough space to write the segments in: ${temp}/job-\\S+ \\(about [\\d.]+ [KMG]B needed, [\\d.]+ [KMG]B free; free some space there or choose another --temp-dir\\)$`));
     expect(readdirSync(temp)).toEqual([]);
     expect(existsSync(output)).toBe(false);
     expect(upframeLeftovers(dir)).toEqual([]);
@@ -92,7 +92,7 @@ describe('a temp disk that fills with --resume keeps the finished segments', () 
     const store = resumeDir(temp, wide, output);
     const lines = errorLines(result);
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(new RegExp(`^upframe: not enough space to write the segments in: ${store} \\([\\d.]+ [KMG]B free; free some space there or choose another --temp-dir\\)$`));
+    expect(lines[0]).toMatch(new RegExp(`^upframe: not enough space to write the segments in: ${store} \\(about [\\d.]+ [KMG]B needed, [\\d.]+ [KMG]B free; free some space there or choose another --temp-dir\\)$`));
     expect(existsSync(output)).toBe(false);
     expect(upframeLeftovers(dir)).toEqual([]);
     expect(markedProcesses(run.marker)).toEqual([]);
