@@ -325,6 +325,9 @@ export const processWork = defineWork<ProcessWork, ProcessResult>('process', asy
       throw error;
     }
     await finishing;
+    // The hosts have written their last segment: they go now, not after its encoder's flush and
+    // read-back, so no host sits idle (and killable from outside for nothing) while the job ends.
+    if (k === todo.length - 1) await stopChain(chain);
     const end = before + frames;
     finishingIndex = index;
     cap = end;
@@ -340,7 +343,8 @@ export const processWork = defineWork<ProcessWork, ProcessResult>('process', asy
     finishing.catch(() => undefined);
   }
   await finishing;
-  await stopChain(chain);
+  // Every segment was kept: the chain served only to plan.
+  if (todo.length === 0) await stopChain(chain);
   return {
     segments: segments.map((segment, index) => {
       const range = outputRange(plan, segment);
