@@ -78,28 +78,7 @@ export function int64Tensor(name: string, dims: number[], data: number[]): Insta
   return onnx.TensorProto.create({ name, dims, dataType: INT64, rawData: raw });
 }
 
-/** Tensor value info; a string dim is symbolic (dim_param), a number is fixed (dim_value). */
-export function tensorValueInfo(
-  name: string,
-  elemType: number,
-  shape: Array<number | string>,
-): InstanceType<typeof onnx.ValueInfoProto> {
-  return onnx.ValueInfoProto.create({
-    name,
-    type: onnx.TypeProto.create({
-      tensorType: onnx.TypeProto.Tensor.create({
-        elemType,
-        shape: onnx.TensorShapeProto.create({
-          dim: shape.map((d) =>
-            typeof d === 'number'
-              ? onnx.TensorShapeProto.Dimension.create({ dimValue: d })
-              : onnx.TensorShapeProto.Dimension.create({ dimParam: d }),
-          ),
-        }),
-      }),
-    }),
-  });
-}
+export { tensorValueInfo } from '../../src/hosts/model-io.js';
 
 export interface ModelSpec {
   graphName: string;

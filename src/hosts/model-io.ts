@@ -39,7 +39,8 @@ function scalar(name: string, dataType: number, dims: number[], raw: ArrayBuffer
   return onnx.TensorProto.create({ name: PREFIX + name, dims, dataType, rawData: new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength) });
 }
 
-function valueInfo(name: string, elemType: number, shape: (number | string)[]) {
+/** Tensor value info; a string dim is symbolic (dim_param), a number is fixed (dim_value). */
+export function tensorValueInfo(name: string, elemType: number, shape: (number | string)[]) {
   return onnx.ValueInfoProto.create({
     name,
     type: onnx.TypeProto.create({
@@ -121,8 +122,8 @@ export function wrapImageModel(bytes: Uint8Array): WrappedModel | undefined {
   ];
   graph.node = [...head, ...(graph.node ?? []), ...tail];
   graph.initializer = [...initializer, ...initializers];
-  graph.input = [valueInfo(WRAPPED_INPUT, DT.UINT8, [frames, 'height', 'width', 3]), ...graphInputs.filter((i) => initialized.has(i.name))];
-  graph.output = [valueInfo(WRAPPED_OUTPUT, DT.UINT8, [1, 'out_height', 'out_width', 3])];
+  graph.input = [tensorValueInfo(WRAPPED_INPUT, DT.UINT8, [frames, 'height', 'width', 3]), ...graphInputs.filter((i) => initialized.has(i.name))];
+  graph.output = [tensorValueInfo(WRAPPED_OUTPUT, DT.UINT8, [1, 'out_height', 'out_width', 3])];
   // The model's own input and output are now inner values: their declared shapes stay valid.
   graph.valueInfo = [...(graph.valueInfo ?? []), input, output];
   return { bytes: onnx.ModelProto.encode(model).finish(), frames };
