@@ -10,8 +10,12 @@
  *    ×4 by nearest neighbour, same encoder and preset, at 1080p and 2160p output
  *  - chunks: 480 frames with --chunk 48 (one chain of hosts serves all 10 segments) vs one segment
  *  - rss4k: orchestrator and host peak RSS at 3840×2160 output, tiled and whole-frame
+ *  - tempDisk: peak temp disk vs the output's size, with and without --resume (scripts/bench/temp-disk.ts)
+ *  - endToEnd: a 20 s clip through `upframe run` vs ffmpeg's decode + the bare onnxruntime loop +
+ *    ffmpeg's encode of the same frames (scripts/bench/end-to-end.ts)
  * `--only=resume,batch` runs some sections; `--cancels=N`, `--rounds=N`, `--size=WxH`, `--frames=N`,
- * `--preset=NAME` (x264, transport and chunks), `--chunk-size=WxH` (chunks' input).
+ * `--preset=NAME` (x264, transport, chunks, endToEnd), `--chunk-size=WxH` (chunks' input),
+ * `--seconds=N` (endToEnd's clip).
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import * as ort from 'onnxruntime-node';
@@ -34,6 +38,7 @@ import { RUN_MARKER_ENV, runMarker } from '../src/services/supervisor.js';
 import { markedProcesses } from '../test/helpers/invariants.js';
 import { writeNearestX4 } from './nearest-x4.js';
 import { tempDisk } from './bench/temp-disk.js';
+import { endToEnd } from './bench/end-to-end.js';
 import { BIN } from '../test/helpers/cli.js';
 import { ffmpeg, makeClip, makeJoinedClip } from '../test/helpers/media.js';
 import { sceneDetectArgs } from '../src/services/scenes.js';
@@ -604,6 +609,7 @@ const sections: [string, () => Promise<unknown>][] = [
   ['chunks', chunks],
   ['rss4k', rss4k],
   ['tempDisk', () => tempDisk()],
+  ['endToEnd', () => endToEnd(dir, SIZE, Number(args.get('seconds') ?? 20), { options: ['--codec', 'h264', '--preset', PRESET, '--crf', '23'], args: x264().args })],
 ];
 const results: Record<string, unknown> = {};
 for (const [name, section] of sections) {
