@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -140,7 +140,11 @@ export interface DeviceChoice {
 /** The NVIDIA GPU as nvidia-smi tells it (first one), else an AMD card's VRAM from sysfs. */
 export async function gpuInfo(): Promise<{ readonly name?: string; readonly memoryBytes?: number; readonly usedBytes?: number } | undefined> {
   try {
-    const { stdout } = await promisify(execFile)('nvidia-smi', ['--query-gpu=name,memory.total,memory.used', '--format=csv,noheader,nounits'], { timeout: 5000 });
+    // Asked only where NVIDIA's driver is loaded: elsewhere no process is started for nothing.
+    if (!existsSync('/dev/nvidiactl')) throw new Error('no NVIDIA driver');
+    const query = promisify(execFile)('nvidia-smi', ['--query-gpu=name,memory.total,memory.used', '--format=csv,noheader,nounits'], { timeout: 5000, killSignal: 'SIGKILL' });
+    diesWithUs(query.child);
+    const { stdout } = await query;
     const [name, total, used] = stdout.split('\n')[0].split(',').map((s) => s.trim());
     if (name) return { name, memoryBytes: Number(total) * 2 ** 20, usedBytes: Number(used) * 2 ** 20 };
   } catch {
@@ -280,10 +284,20 @@ export function parseDeviceCheck(stdout: string, ended: string): DeviceCheckResu
 }
 
 /** A runner for front ends outside a job (the CLI before it starts, the doctor): a plain child, killed after `timeoutMs`. */
+/**
+ * A check's child outside any job (doctor, `upframe run`'s check before it starts) still dies with
+ * this process: Ctrl-C then exits at once (bin/upframe.js), and must leave no process behind.
+ */
+function diesWithUs(child: ChildProcess): void {
+  const kill = (): void => void child.kill('SIGKILL');
+  process.once('exit', kill);
+  child.once('exit', () => process.off('exit', kill));
+}
+
 export function childDeviceCheck(timeoutMs = 60_000): DeviceCheckRunner {
   return (providers) =>
     new Promise((resolvePromise, reject) => {
-      execFile(process.execPath, deviceCheckArgs(providers), { timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 1 << 20 }, (error, stdout, stderr) => {
+      const child = execFile(process.execPath, deviceCheckArgs(providers), { timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 1 << 20 }, (error, stdout, stderr) => {
         const ended = error ? `${error.killed ? 'killed after ' + timeoutMs / 1000 + ' s' : error.message.split('\n')[0]}${lastLine(stderr) ? `: ${lastLine(stderr)}` : ''}` : 'exit 0';
         try {
           resolvePromise(parseDeviceCheck(stdout, ended));
@@ -291,6 +305,7 @@ export function childDeviceCheck(timeoutMs = 60_000): DeviceCheckRunner {
           reject(failure);
         }
       });
+      diesWithUs(child);
     });
 }
 

@@ -107,6 +107,32 @@ describe('--device webgpu on SwiftShader', () => {
     expect(readdirSync(dir).filter((f) => f.startsWith('out-none'))).toEqual([]);
   });
 
+  it('Ctrl-C while `upframe run` checks the device before it starts: exit 130, the check process gone with it', async () => {
+    const tempRoot = join(dir, 'tmp-early');
+    const output = join(dir, 'out-early.mkv');
+    const run = cli(['run', clip, '-o', output, '--model', convModel(), '--device', 'webgpu', '--json', '--temp-dir', tempRoot], env);
+    // Any process carrying the run's marker: the check runs before the app, outside the supervisor.
+    const carrying = () =>
+      readdirSync('/proc').filter((pid) => {
+        try {
+          return /^\d+$/.test(pid) && readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').includes(`UPFRAME_RUN_MARKER=${run.marker}`);
+        } catch {
+          return false;
+        }
+      });
+    const checking = () => carrying().filter((pid) => /device-check/.test(readFileSync(`/proc/${pid}/cmdline`, 'latin1')));
+    const started = Date.now();
+    while (checking().length === 0 && Date.now() - started < 10_000) await new Promise((r) => setTimeout(r, 5));
+    expect(checking().length).toBe(1);
+    run.child.kill('SIGINT');
+    const result = await run.result;
+    expect(result.code).toBe(130);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(carrying()).toEqual([]);
+    expect(existsSync(output)).toBe(false);
+    expect(existsSync(tempRoot)).toBe(false);
+  });
+
   it('--device cuda without its provider library: one line with the install command, exit 2', async () => {
     const output = join(dir, 'out-cuda.mkv');
     const run = await cli(['run', clip, '-o', output, '--device', 'cuda', '--temp-dir', join(dir, 'tmp-cuda')]).result;
