@@ -1,5 +1,7 @@
 import * as ort from 'onnxruntime-node';
 import type { Device } from '../domain.js';
+import { readFileSync } from 'node:fs';
+import { PAIR_INPUTS, WRAPPED_OUTPUT, wrapPairModel, type PairModel } from './model-io.js';
 import { openSession } from './session.js';
 
 export interface InterpolatorOptions {
@@ -57,8 +59,19 @@ function fromPaddedPlanes(planes: Float32Array, width: number, height: number, p
   return out;
 }
 
-/** A two-frame model (`img0`, `img1`, `timestep` plane → `output`), padded to multiples of 32. */
+/**
+ * A two-frame model (`img0`, `img1`, `timestep` plane → `output`), padded to multiples of 32. Wrapped
+ * at load (hosts/model-io.ts) so that the frames' bytes go in and come out as they are, converted,
+ * padded and cropped inside the graph; a model that cannot be wrapped keeps the float path below.
+ */
 export async function createInterpolator(options: InterpolatorOptions): Promise<Interpolator> {
+  let wrapped: PairModel | undefined;
+  try {
+    wrapped = wrapPairModel(readFileSync(options.modelPath));
+  } catch {
+    // unreadable here: openSession names the file
+  }
+  if (wrapped) return bytePath(options, wrapped);
   const { session, provider, fallbackReason } = await openSession(options.modelPath, options.device, options.threads);
   const [img0, img1, timestep] = ['img0', 'img1', 'timestep'].map((name, n) => (session.inputNames.includes(name) ? name : session.inputNames[n]));
   const outputName = session.outputNames[0];
@@ -76,6 +89,29 @@ export async function createInterpolator(options: InterpolatorOptions): Promise<
       };
       const result = await session.run(feeds);
       return fromPaddedPlanes(result[outputName].data as Float32Array, width, height, pw, ph);
+    },
+    release: () => session.release(),
+  };
+}
+
+async function bytePath(options: InterpolatorOptions, model: PairModel): Promise<Interpolator> {
+  const { session, provider, fallbackReason } = await openSession({ path: options.modelPath, bytes: model.bytes }, options.device, options.threads);
+  return {
+    provider,
+    fallbackReason,
+    async interpolate(a, b, t, width, height) {
+      const pw = padded(width);
+      const ph = padded(height);
+      const frame = [1, height, width, 3];
+      const feeds = {
+        [PAIR_INPUTS.a]: new ort.Tensor('uint8', a, frame),
+        [PAIR_INPUTS.b]: new ort.Tensor('uint8', b, frame),
+        [PAIR_INPUTS.pads]: new ort.Tensor('int64', BigInt64Array.of(0n, 0n, 0n, 0n, 0n, 0n, BigInt(ph - height), BigInt(pw - width)), [8]),
+        [PAIR_INPUTS.size]: new ort.Tensor('int64', BigInt64Array.of(BigInt(height), BigInt(width)), [2]),
+        [model.timestep]: new ort.Tensor('float32', new Float32Array(pw * ph).fill(t), [1, 1, ph, pw]),
+      };
+      const result = await session.run(feeds);
+      return result[WRAPPED_OUTPUT].data as Uint8Array;
     },
     release: () => session.release(),
   };

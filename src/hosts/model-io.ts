@@ -61,6 +61,30 @@ function node(opType: string, inputs: string[], outputs: string[], attributes: I
 const ints = (name: string, values: number[]) => onnx.AttributeProto.create({ name, type: onnx.AttributeProto.AttributeType.INTS, ints: values });
 const int = (name: string, value: number) => onnx.AttributeProto.create({ name, type: onnx.AttributeProto.AttributeType.INT, i: value });
 
+/** Float [1,3,H,W] in 0..1 → rgb24 bytes [1,H,W,3]: floor(y · 255 + ½) in float64, as Math.round(y · 255) was, clamped below 256 (a cast truncates). */
+function toBytes(from: string) {
+  const n = (name: string) => PREFIX + name;
+  return [
+    node('Cast', [from], [n('double')], [int('to', DT.DOUBLE)]),
+    node('Mul', [n('double'), n('255d')], [n('scaled')]),
+    node('Add', [n('scaled'), n('half')], [n('halved')]),
+    node('Clip', [n('halved'), n('zero'), n('top')], [n('clamped')]),
+    node('Cast', [n('clamped')], [n('bytes')], [int('to', DT.UINT8)]),
+    node('Transpose', [n('bytes')], [WRAPPED_OUTPUT], [ints('perm', [0, 2, 3, 1])]),
+  ];
+}
+
+/** The constants {@link toBytes} reads. */
+function byteConstants(): Tensor[] {
+  return [
+    scalar('255d', DT.DOUBLE, [], Float64Array.of(255)),
+    scalar('half', DT.DOUBLE, [], Float64Array.of(0.5)),
+    scalar('zero', DT.DOUBLE, [], Float64Array.of(0)),
+    // The largest double below 256: 255.5 and up truncate to 255.
+    scalar('top', DT.DOUBLE, [], Float64Array.of(256 - 2 ** -44)),
+  ];
+}
+
 /**
  * The model wrapped for bytes in and out, or undefined when it is not a one-image float model this
  * can wrap (several inputs, another element type, an old opset): those keep the float path.
@@ -101,24 +125,12 @@ export function wrapImageModel(bytes: Uint8Array): WrappedModel | undefined {
     node('Cast', [n('nchw')], [n('float')], [int('to', DT.FLOAT)]),
     node('Div', [n('float'), n('255f')], [inputName]),
   ];
-  const tail = [
-    // floor(y · 255 + ½) in float64, as Math.round(y · 255) was: clamped below 256, a cast truncates.
-    node('Cast', [outputName], [n('double')], [int('to', DT.DOUBLE)]),
-    node('Mul', [n('double'), n('255d')], [n('scaled')]),
-    node('Add', [n('scaled'), n('half')], [n('halved')]),
-    node('Clip', [n('halved'), n('zero'), n('top')], [n('clamped')]),
-    node('Cast', [n('clamped')], [n('bytes')], [int('to', DT.UINT8)]),
-    node('Transpose', [n('bytes')], [WRAPPED_OUTPUT], [ints('perm', [0, 2, 3, 1])]),
-  ];
+  const tail = toBytes(outputName);
   const initializers = [
     // Reshape's 0 copies the dimension: [1, 3T, H, W] whatever the tile.
     scalar('nchw_shape', DT.INT64, [4], BigInt64Array.of(1n, -1n, 0n, 0n)),
     scalar('255f', DT.FLOAT, [], Float32Array.of(255)),
-    scalar('255d', DT.DOUBLE, [], Float64Array.of(255)),
-    scalar('half', DT.DOUBLE, [], Float64Array.of(0.5)),
-    scalar('zero', DT.DOUBLE, [], Float64Array.of(0)),
-    // The largest double below 256: 255.5 and up truncate to 255.
-    scalar('top', DT.DOUBLE, [], Float64Array.of(256 - 2 ** -44)),
+    ...byteConstants(),
   ];
   graph.node = [...head, ...(graph.node ?? []), ...tail];
   graph.initializer = [...initializer, ...initializers];
@@ -127,4 +139,71 @@ export function wrapImageModel(bytes: Uint8Array): WrappedModel | undefined {
   // The model's own input and output are now inner values: their declared shapes stay valid.
   graph.valueInfo = [...(graph.valueInfo ?? []), input, output];
   return { bytes: onnx.ModelProto.encode(model).finish(), frames };
+}
+
+export const PAIR_INPUTS = { a: `${PREFIX}a`, b: `${PREFIX}b`, pads: `${PREFIX}pads`, size: `${PREFIX}size` } as const;
+
+/** A two-frame model's inputs: its two images and its time plane, by name. */
+export interface PairModel {
+  readonly bytes: Uint8Array;
+  readonly timestep: string;
+}
+
+/**
+ * A two-frame model (img0, img1, a time plane [1,1,H,W], all float, H and W multiples of its stride;
+ * one float image out) wrapped like an image model: the two frames go in as rgb24 bytes
+ * [1,h,w,3], are converted and zero-padded right and bottom by `pads` ([8], Pad's layout) inside
+ * the graph, and the output comes back cropped to `size` ([h, w]) as rgb24 bytes; the time plane
+ * stays the model's own input. Undefined when the model is not of that shape.
+ */
+export function wrapPairModel(bytes: Uint8Array): PairModel | undefined {
+  let model: Model;
+  try {
+    model = onnx.ModelProto.decode(bytes);
+  } catch {
+    return undefined;
+  }
+  const graph = model.graph;
+  const opset = model.opsetImport.find((o) => !o.domain || o.domain === 'ai.onnx');
+  if (!graph || !opset || toNumber(opset.version as never) < MIN_OPSET) return undefined;
+  const initializer = graph.initializer ?? [];
+  const initialized = new Set(initializer.map((t) => t.name));
+  const graphInputs = graph.input ?? [];
+  const inputs = graphInputs.filter((i) => !initialized.has(i.name));
+  const output = graph.output?.[0];
+  const isFloat4d = (v: (typeof graphInputs)[number] | undefined) => v?.type?.tensorType?.elemType === DT.FLOAT && v.type.tensorType.shape?.dim?.length === 4;
+  if (inputs.length !== 3 || !inputs.every(isFloat4d) || !isFloat4d(output) || !output?.name) return undefined;
+  const named = (name: string, n: number) => inputs.find((i) => i.name === name) ?? inputs[n];
+  const [img0, img1, timestep] = [named('img0', 0), named('img1', 1), named('timestep', 2)];
+  if (new Set([img0, img1, timestep]).size !== 3) return undefined;
+
+  const n = (name: string) => PREFIX + name;
+  const head = (from: string, tag: string, to: string) => [
+    node('Transpose', [from], [n(`${tag}_planar`)], [ints('perm', [0, 3, 1, 2])]),
+    node('Cast', [n(`${tag}_planar`)], [n(`${tag}_float`)], [int('to', DT.FLOAT)]),
+    node('Div', [n(`${tag}_float`), n('255f')], [n(`${tag}_unpadded`)]),
+    node('Pad', [n(`${tag}_unpadded`), PAIR_INPUTS.pads, n('0f')], [to]),
+  ];
+  const tail = [
+    node('Slice', [output.name, n('crop_starts'), PAIR_INPUTS.size, n('crop_axes')], [n('cropped')]),
+    ...toBytes(n('cropped')),
+  ];
+  graph.node = [...head(PAIR_INPUTS.a, 'a', img0.name!), ...head(PAIR_INPUTS.b, 'b', img1.name!), ...(graph.node ?? []), ...tail];
+  graph.initializer = [
+    ...initializer,
+    scalar('255f', DT.FLOAT, [], Float32Array.of(255)),
+    scalar('0f', DT.FLOAT, [], Float32Array.of(0)),
+    scalar('crop_starts', DT.INT64, [2], BigInt64Array.of(0n, 0n)),
+    scalar('crop_axes', DT.INT64, [2], BigInt64Array.of(2n, 3n)),
+    ...byteConstants(),
+  ];
+  // Names of their own: the model's padded planes name theirs `height` and `width` too, and onnxruntime holds equal names to equal sizes.
+  const image = (name: string) => tensorValueInfo(name, DT.UINT8, [1, 'frame_height', 'frame_width', 3]);
+  graph.input = [
+    image(PAIR_INPUTS.a), image(PAIR_INPUTS.b), tensorValueInfo(PAIR_INPUTS.pads, DT.INT64, [8]), tensorValueInfo(PAIR_INPUTS.size, DT.INT64, [2]), timestep,
+    ...graphInputs.filter((i) => initialized.has(i.name)),
+  ];
+  graph.output = [tensorValueInfo(WRAPPED_OUTPUT, DT.UINT8, [1, 'frame_height', 'frame_width', 3])];
+  graph.valueInfo = [...(graph.valueInfo ?? []), img0, img1, output];
+  return { bytes: onnx.ModelProto.encode(model).finish(), timestep: timestep.name! };
 }

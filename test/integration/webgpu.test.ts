@@ -113,14 +113,15 @@ describe('--device webgpu on SwiftShader', () => {
     const run = cli(['run', clip, '-o', output, '--model', convModel(), '--device', 'webgpu', '--json', '--temp-dir', tempRoot], env);
     // Any process carrying the run's marker: the check runs before the app, outside the supervisor.
     const carrying = () =>
-      readdirSync('/proc').filter((pid) => {
+      readdirSync('/proc').flatMap((pid) => {
         try {
-          return /^\d+$/.test(pid) && readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').includes(`UPFRAME_RUN_MARKER=${run.marker}`);
+          if (!/^\d+$/.test(pid) || !readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').includes(`UPFRAME_RUN_MARKER=${run.marker}`)) return [];
+          return [{ pid, command: readFileSync(`/proc/${pid}/cmdline`, 'latin1') }];
         } catch {
-          return false;
+          return []; // ended while we looked
         }
       });
-    const checking = () => carrying().filter((pid) => /device-check/.test(readFileSync(`/proc/${pid}/cmdline`, 'latin1')));
+    const checking = () => carrying().filter((p) => /device-check/.test(p.command));
     const started = Date.now();
     while (checking().length === 0 && Date.now() - started < 10_000) await new Promise((r) => setTimeout(r, 5));
     expect(checking().length).toBe(1);
