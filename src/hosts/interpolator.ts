@@ -59,10 +59,53 @@ function fromPaddedPlanes(planes: Float32Array, width: number, height: number, p
   return out;
 }
 
+/** How frames go into a session and come out: as bytes (a wrapped model) or as float planes. */
+interface Feeding {
+  feeds(a: Uint8Array, b: Uint8Array, t: number, size: Padded): Record<string, ort.Tensor>;
+  read(result: ort.InferenceSession.OnnxValueMapType, size: Padded): Uint8Array;
+}
+
+interface Padded {
+  readonly width: number;
+  readonly height: number;
+  readonly pw: number;
+  readonly ph: number;
+}
+
+const timePlane = (name: string, t: number, { pw, ph }: Padded) => ({ [name]: new ort.Tensor('float32', new Float32Array(pw * ph).fill(t), [1, 1, ph, pw]) });
+
+/** A wrapped model (hosts/model-io.ts): the frames' bytes in and out as they are, converted, padded and cropped inside the graph. */
+function byteFeeding(model: PairModel): Feeding {
+  return {
+    feeds: (a, b, t, size) => ({
+      [PAIR_INPUTS.a]: new ort.Tensor('uint8', a, [1, size.height, size.width, 3]),
+      [PAIR_INPUTS.b]: new ort.Tensor('uint8', b, [1, size.height, size.width, 3]),
+      [PAIR_INPUTS.pads]: new ort.Tensor('int64', BigInt64Array.of(0n, 0n, 0n, 0n, 0n, 0n, BigInt(size.ph - size.height), BigInt(size.pw - size.width)), [8]),
+      [PAIR_INPUTS.size]: new ort.Tensor('int64', BigInt64Array.of(BigInt(size.height), BigInt(size.width)), [2]),
+      ...timePlane(model.timestep, t, size),
+    }),
+    read: (result) => result[WRAPPED_OUTPUT].data as Uint8Array,
+  };
+}
+
+/** A model that cannot be wrapped: float planes made and read here. */
+function floatFeeding(session: ort.InferenceSession): Feeding {
+  const [img0, img1, timestep] = ['img0', 'img1', 'timestep'].map((name, n) => (session.inputNames.includes(name) ? name : session.inputNames[n]));
+  const outputName = session.outputNames[0];
+  return {
+    feeds: (a, b, t, size) => ({
+      [img0]: new ort.Tensor('float32', toPaddedPlanes(a, size.width, size.height, size.pw, size.ph), [1, 3, size.ph, size.pw]),
+      [img1]: new ort.Tensor('float32', toPaddedPlanes(b, size.width, size.height, size.pw, size.ph), [1, 3, size.ph, size.pw]),
+      ...timePlane(timestep, t, size),
+    }),
+    read: (result, size) => fromPaddedPlanes(result[outputName].data as Float32Array, size.width, size.height, size.pw, size.ph),
+  };
+}
+
 /**
  * A two-frame model (`img0`, `img1`, `timestep` plane → `output`), padded to multiples of 32. Wrapped
- * at load (hosts/model-io.ts) so that the frames' bytes go in and come out as they are, converted,
- * padded and cropped inside the graph; a model that cannot be wrapped keeps the float path below.
+ * at load (hosts/model-io.ts) so that the frames' bytes go in and come out as they are; a model that
+ * cannot be wrapped keeps the float path.
  */
 export async function createInterpolator(options: InterpolatorOptions): Promise<Interpolator> {
   let wrapped: PairModel | undefined;
@@ -71,47 +114,15 @@ export async function createInterpolator(options: InterpolatorOptions): Promise<
   } catch {
     // unreadable here: openSession names the file
   }
-  if (wrapped) return bytePath(options, wrapped);
-  const { session, provider, fallbackReason } = await openSession(options.modelPath, options.device, options.threads);
-  const [img0, img1, timestep] = ['img0', 'img1', 'timestep'].map((name, n) => (session.inputNames.includes(name) ? name : session.inputNames[n]));
-  const outputName = session.outputNames[0];
+  const model = wrapped ? { path: options.modelPath, bytes: wrapped.bytes } : options.modelPath;
+  const { session, provider, fallbackReason } = await openSession(model, options.device, options.threads);
+  const feeding = wrapped ? byteFeeding(wrapped) : floatFeeding(session);
   return {
     provider,
     fallbackReason,
     async interpolate(a, b, t, width, height) {
-      const pw = padded(width);
-      const ph = padded(height);
-      const dims = [1, 3, ph, pw];
-      const feeds = {
-        [img0]: new ort.Tensor('float32', toPaddedPlanes(a, width, height, pw, ph), dims),
-        [img1]: new ort.Tensor('float32', toPaddedPlanes(b, width, height, pw, ph), dims),
-        [timestep]: new ort.Tensor('float32', new Float32Array(pw * ph).fill(t), [1, 1, ph, pw]),
-      };
-      const result = await session.run(feeds);
-      return fromPaddedPlanes(result[outputName].data as Float32Array, width, height, pw, ph);
-    },
-    release: () => session.release(),
-  };
-}
-
-async function bytePath(options: InterpolatorOptions, model: PairModel): Promise<Interpolator> {
-  const { session, provider, fallbackReason } = await openSession({ path: options.modelPath, bytes: model.bytes }, options.device, options.threads);
-  return {
-    provider,
-    fallbackReason,
-    async interpolate(a, b, t, width, height) {
-      const pw = padded(width);
-      const ph = padded(height);
-      const frame = [1, height, width, 3];
-      const feeds = {
-        [PAIR_INPUTS.a]: new ort.Tensor('uint8', a, frame),
-        [PAIR_INPUTS.b]: new ort.Tensor('uint8', b, frame),
-        [PAIR_INPUTS.pads]: new ort.Tensor('int64', BigInt64Array.of(0n, 0n, 0n, 0n, 0n, 0n, BigInt(ph - height), BigInt(pw - width)), [8]),
-        [PAIR_INPUTS.size]: new ort.Tensor('int64', BigInt64Array.of(BigInt(height), BigInt(width)), [2]),
-        [model.timestep]: new ort.Tensor('float32', new Float32Array(pw * ph).fill(t), [1, 1, ph, pw]),
-      };
-      const result = await session.run(feeds);
-      return result[WRAPPED_OUTPUT].data as Uint8Array;
+      const size = { width, height, pw: padded(width), ph: padded(height) };
+      return feeding.read(await session.run(feeding.feeds(a, b, t, size)), size);
     },
     release: () => session.release(),
   };

@@ -85,11 +85,8 @@ function byteConstants(): Tensor[] {
   ];
 }
 
-/**
- * The model wrapped for bytes in and out, or undefined when it is not a one-image float model this
- * can wrap (several inputs, another element type, an old opset): those keep the float path.
- */
-export function wrapImageModel(bytes: Uint8Array): WrappedModel | undefined {
+/** A model's graph and its inputs that are not initializers; undefined when it does not parse or its opset is too old to wrap. */
+function openGraph(bytes: Uint8Array) {
   let model: Model;
   try {
     model = onnx.ModelProto.decode(bytes);
@@ -97,13 +94,22 @@ export function wrapImageModel(bytes: Uint8Array): WrappedModel | undefined {
     return undefined;
   }
   const graph = model.graph;
-  if (!graph) return undefined;
   const opset = model.opsetImport.find((o) => !o.domain || o.domain === 'ai.onnx');
-  if (!opset || toNumber(opset.version as never) < MIN_OPSET) return undefined;
+  if (!graph || !opset || toNumber(opset.version as never) < MIN_OPSET) return undefined;
   const initializer = graph.initializer ?? [];
   const initialized = new Set(initializer.map((t) => t.name));
   const graphInputs = graph.input ?? [];
-  const inputs = graphInputs.filter((i) => !initialized.has(i.name));
+  return { model, graph, initializer, initialized, graphInputs, inputs: graphInputs.filter((i) => !initialized.has(i.name)) };
+}
+
+/**
+ * The model wrapped for bytes in and out, or undefined when it is not a one-image float model this
+ * can wrap (several inputs, another element type, an old opset): those keep the float path.
+ */
+export function wrapImageModel(bytes: Uint8Array): WrappedModel | undefined {
+  const opened = openGraph(bytes);
+  if (!opened) return undefined;
+  const { model, graph, initializer, initialized, graphInputs, inputs } = opened;
   const output = graph.output?.[0];
   if (inputs.length !== 1 || !output?.name || !inputs[0].name) return undefined;
   const [input] = inputs;
@@ -157,19 +163,9 @@ export interface PairModel {
  * stays the model's own input. Undefined when the model is not of that shape.
  */
 export function wrapPairModel(bytes: Uint8Array): PairModel | undefined {
-  let model: Model;
-  try {
-    model = onnx.ModelProto.decode(bytes);
-  } catch {
-    return undefined;
-  }
-  const graph = model.graph;
-  const opset = model.opsetImport.find((o) => !o.domain || o.domain === 'ai.onnx');
-  if (!graph || !opset || toNumber(opset.version as never) < MIN_OPSET) return undefined;
-  const initializer = graph.initializer ?? [];
-  const initialized = new Set(initializer.map((t) => t.name));
-  const graphInputs = graph.input ?? [];
-  const inputs = graphInputs.filter((i) => !initialized.has(i.name));
+  const opened = openGraph(bytes);
+  if (!opened) return undefined;
+  const { model, graph, initializer, initialized, graphInputs, inputs } = opened;
   const output = graph.output?.[0];
   const isFloat4d = (v: (typeof graphInputs)[number] | undefined) => v?.type?.tensorType?.elemType === DT.FLOAT && v.type.tensorType.shape?.dim?.length === 4;
   if (inputs.length !== 3 || !inputs.every(isFloat4d) || !isFloat4d(output) || !output?.name) return undefined;

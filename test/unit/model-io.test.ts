@@ -1,8 +1,11 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import { WRAPPED_INPUT, WRAPPED_OUTPUT, wrapImageModel } from '../../src/hosts/model-io.js';
+import onnxProto from 'onnx-proto';
+import { WRAPPED_INPUT, WRAPPED_OUTPUT, wrapImageModel, wrapPairModel } from '../../src/hosts/model-io.js';
+import { createInterpolator } from '../../src/hosts/interpolator.js';
+import { blendModel } from '../helpers/models.js';
 import { extractTile, pasteTile, pasteTileBytes, planTiles, tileBytes } from '../../src/hosts/tiles.js';
 import { createUpscaler } from '../../src/hosts/upscaler.js';
 import { FLOAT, encodeModel, floatTensor, node, tensorValueInfo } from '../../scripts/ncnn/onnx.js';
@@ -123,5 +126,26 @@ describe('models wrapped for bytes in and out (model-io.ts)', () => {
       expect(bytePath.scale).toBe(2);
       expect(Buffer.from(got).equals(Buffer.from(expected))).toBe(true);
     }
+  });
+
+  it('an interpolation model too old to wrap (opset 10) takes the float path, and both paths give the same bytes', async () => {
+    const dir = scratchDir();
+    const wrappable = blendModel(dir);
+    const old = onnxProto.onnx.ModelProto.decode(readFileSync(wrappable));
+    old.opsetImport = [onnxProto.onnx.OperatorSetIdProto.create({ domain: '', version: 10 })];
+    const oldPath = join(dir, 'blend-opset10.onnx');
+    writeFileSync(oldPath, onnxProto.onnx.ModelProto.encode(old).finish());
+    expect(wrapPairModel(readFileSync(oldPath))).toBeUndefined();
+    expect(wrapPairModel(readFileSync(wrappable))).toBeDefined();
+    const [width, height] = [45, 27];
+    const [a, b] = [frame(width, height, 3), frame(width, height, 9)];
+    const outputs: Uint8Array[] = [];
+    for (const modelPath of [wrappable, oldPath]) {
+      const interpolator = await createInterpolator({ modelPath, device: 'cpu', threads: 1 });
+      outputs.push(Buffer.from(await interpolator.interpolate(a, b, 0.3, width, height)));
+      await interpolator.release();
+    }
+    expect(outputs[0].length).toBe(width * height * 3);
+    expect(Buffer.from(outputs[0]).equals(Buffer.from(outputs[1]))).toBe(true);
   });
 });
