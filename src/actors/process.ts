@@ -8,7 +8,7 @@ import { seekBefore, type FrameTimes } from '../services/ffmpeg/probe.js';
 import { ffmpegBinaries } from '../services/ffmpeg/resolve.js';
 import { freeBytes, isNoSpace, notEnoughSpace } from '../services/disk-space.js';
 import { UserError } from '../services/errors.js';
-import { ownedDeviceCheck, precisionPlan, resolveDevice } from '../services/gpu.js';
+import { ownedDeviceCheck, ownedTool, precisionPlan, resolveDevice } from '../services/gpu.js';
 import { sha256File as sha256Of } from '../services/models.js';
 import { outputSideImages, paneInfo, PREVIEW_SOURCE_FILE, previewSourceFrame, sourceSideImages, writePaneInfo } from '../services/previews.js';
 import { planSegments, previewSegment, type Segment } from '../services/segments.js';
@@ -63,7 +63,8 @@ function openStore(scope: WorkScope, work: ProcessWork): SegmentStore {
 // process); a WebGPU or CUDA host then takes the `gpu` lease, so --jobs N queues the GPU stages.
 async function takeDeviceLease(scope: WorkScope, work: ProcessWork): Promise<void> {
   const { options, plan } = work;
-  const choice = await resolveDevice(options.device, ownedDeviceCheck((request) => scope.spawn(request)));
+  const spawn = (request: Parameters<WorkScope['spawn']>[0]) => scope.spawn(request);
+  const choice = await resolveDevice(options.device, ownedDeviceCheck(spawn), ownedTool(spawn));
   const precision = [plan.model?.path, plan.interpolation?.model.path].map((model) => precisionPlan(choice, model, options.precision).notice);
   for (const line of [...choice.notices, ...new Set(precision.filter((n): n is string => n !== undefined))]) scope.notice(line);
   const onCpu = choice.device === 'cpu';

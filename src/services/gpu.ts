@@ -138,13 +138,32 @@ export interface DeviceChoice {
 }
 
 /** The NVIDIA GPU as nvidia-smi tells it (first one), else an AMD card's VRAM from sysfs. */
-export async function gpuInfo(): Promise<{ readonly name?: string; readonly memoryBytes?: number; readonly usedBytes?: number } | undefined> {
+/** Runs a tool and gives its stdout, or undefined when it fails: on its own, or as a process a job owns. */
+export type ToolRunner = (command: string, args: readonly string[]) => Promise<string | undefined>;
+
+const NVIDIA_SMI_ARGS = ['--query-gpu=name,memory.total,memory.used', '--format=csv,noheader,nounits'];
+
+/** Outside a job (doctor, `upframe run`'s check before it starts): a child that dies with this process. */
+const runOnOwn: ToolRunner = async (command, args) => {
+  const query = promisify(execFile)(command, [...args], { timeout: 5000, killSignal: 'SIGKILL' });
+  diesWithUs(query.child);
+  return (await query).stdout;
+};
+
+/** Inside a job: the tool is a process the job owns, so a cancel kills it like any other. */
+export function ownedTool(spawn: (request: Omit<SpawnRequest, 'owner'>) => OwnedProcess): ToolRunner {
+  return async (command, args) => {
+    const owned = spawn({ command, args: [...args], role: 'device-check', stdio: ['ignore', 'pipe', 'ignore'] });
+    const [stdout, exit] = await Promise.all([collectText(owned.child.stdout), owned.exited]);
+    return exit.code === 0 ? stdout : undefined;
+  };
+}
+
+export async function gpuInfo(run: ToolRunner = runOnOwn): Promise<{ readonly name?: string; readonly memoryBytes?: number; readonly usedBytes?: number } | undefined> {
   try {
     // Asked only where NVIDIA's driver is loaded: elsewhere no process is started for nothing.
     if (!existsSync('/dev/nvidiactl')) throw new Error('no NVIDIA driver');
-    const query = promisify(execFile)('nvidia-smi', ['--query-gpu=name,memory.total,memory.used', '--format=csv,noheader,nounits'], { timeout: 5000, killSignal: 'SIGKILL' });
-    diesWithUs(query.child);
-    const { stdout } = await query;
+    const stdout = (await run('nvidia-smi', NVIDIA_SMI_ARGS)) ?? '';
     const [name, total, used] = stdout.split('\n')[0].split(',').map((s) => s.trim());
     if (name) return { name, memoryBytes: Number(total) * 2 ** 20, usedBytes: Number(used) * 2 ** 20 };
   } catch {
@@ -188,10 +207,10 @@ function adapterName(view: VulkanView, gpu: Awaited<ReturnType<typeof gpuInfo>>)
  * runs on it with a warning. `webgpu`/`cuda` that cannot start: a usage error naming what is missing.
  * Only the providers worth trying are tried, in one child process (`runCheck`).
  */
-export async function chooseDevice(requested: Device, runCheck: DeviceCheckRunner): Promise<DeviceChoice> {
+export async function chooseDevice(requested: Device, runCheck: DeviceCheckRunner, runTool: ToolRunner = runOnOwn): Promise<DeviceChoice> {
   if (requested === 'cpu') return { device: 'cpu', fp16: false, notices: [] };
   const view = vulkanView();
-  const gpu = await gpuInfo();
+  const gpu = await gpuInfo(runTool);
   const passed: string[] = [];
   const tryCuda = requested === 'cuda' || (requested === 'auto' && cudaMayBeUsed());
   if (requested === 'cuda' && !cudaProviderInstalled()) throw cudaUnavailable("onnxruntime's CUDA provider library is not installed");
@@ -234,10 +253,10 @@ export async function chooseDevice(requested: Device, runCheck: DeviceCheckRunne
 const choices = new Map<Device, DeviceChoice>();
 
 /** `chooseDevice`, once per process and requested device (a failure is not kept: it is asked again). */
-export async function resolveDevice(requested: Device, runCheck: DeviceCheckRunner): Promise<DeviceChoice> {
+export async function resolveDevice(requested: Device, runCheck: DeviceCheckRunner, runTool?: ToolRunner): Promise<DeviceChoice> {
   const known = choices.get(requested);
   if (known) return known;
-  const choice = await chooseDevice(requested, runCheck);
+  const choice = await chooseDevice(requested, runCheck, runTool);
   choices.set(requested, choice);
   return choice;
 }

@@ -5,7 +5,9 @@ import { describe, expect, it } from 'vitest';
 import onnxProto from 'onnx-proto';
 import { convertToFp16, fp16Psnr, halfToFloat, toHalf } from '../../scripts/convert-fp16.js';
 import { startRequest } from '../../src/cli/options.js';
-import { precisionPlan, tileFor, type DeviceChoice } from '../../src/services/gpu.js';
+import { ownedTool, precisionPlan, tileFor, type DeviceChoice } from '../../src/services/gpu.js';
+import { runMarker, spawnOwned } from '../../src/services/supervisor.js';
+import { markedProcesses } from '../helpers/invariants.js';
 import { MODELS_DIR } from '../../src/services/paths.js';
 import { likelyAdapter, vulkanMissing, vulkanView } from '../../src/services/vulkan.js';
 import { scratchDir } from '../helpers/app.js';
@@ -99,5 +101,22 @@ describe('scripts/convert-fp16.ts', () => {
     for (const value of values) expect(value).toBeGreaterThanOrEqual(40);
     // Not a no-op: float16 rounding shows.
     for (const value of values) expect(value).toBeLessThan(90);
+  });
+});
+
+describe('tools a job asks about the GPU (nvidia-smi) run as processes the job owns', () => {
+  const run = ownedTool((request) => spawnOwned({ ...request, owner: 'gpu-choice-test' }));
+
+  it('gives the tool’s output, and nothing when it fails or is missing', async () => {
+    expect(await run(process.execPath, ['-e', 'process.stdout.write("NVIDIA H100, 81559, 0")'])).toBe('NVIDIA H100, 81559, 0');
+    expect(await run(process.execPath, ['-e', 'process.exit(3)'])).toBeUndefined();
+    expect(await run('upframe-no-such-tool', [])).toBeUndefined();
+  });
+
+  it('the tool is a supervised process of the run (the marker the invariant checks look for)', async () => {
+    const seen = run(process.execPath, ['-e', 'setTimeout(() => {}, 300)']);
+    await new Promise((r) => setTimeout(r, 150));
+    expect(markedProcesses(runMarker()).length).toBeGreaterThan(0);
+    await seen;
   });
 });
