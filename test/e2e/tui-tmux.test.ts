@@ -212,10 +212,22 @@ describe('the preview pane (v) in a real terminal (tmux)', () => {
   const steadyModel = slowModel(dir, 60);
   const paneScreen = (colours = false): string => tmux('capture-pane', '-p', ...(colours ? ['-e'] : []), '-t', pane);
   const pictureRows = (text: string): string[] => text.split('\n').filter((line) => line.includes('▀'));
+  // Ink erases its last frame and writes the next top to bottom, the key bar last: a capture taken
+  // while tmux takes in a frame of pictures (tens of KB of colour) shows its top half. A frame is
+  // whole when its key bar (it ends in "quit", running or idle) is on screen.
+  const wholePaneScreen = (colours = false): string | undefined => {
+    const screen = paneScreen(colours);
+    return /quit/.test(screen) ? screen : undefined;
+  };
   const seeOnPane = async (pattern: RegExp, timeoutMs = 30_000): Promise<string> => {
-    const seen = await waitUntil(() => pattern.test(paneScreen()), timeoutMs, 50);
+    let matched: string | undefined;
+    const seen = await waitUntil(() => {
+      const screen = wholePaneScreen();
+      if (screen !== undefined && pattern.test(screen)) matched = screen;
+      return matched !== undefined;
+    }, timeoutMs, 50);
     if (!seen) throw new Error(`never saw ${pattern} on screen:\n${paneScreen()}`);
-    return paneScreen();
+    return matched!;
   };
 
   afterAll(() => {
@@ -247,11 +259,16 @@ describe('the preview pane (v) in a real terminal (tmux)', () => {
     expect(shown).toMatch(/source · frame \d+ +output · frame \d+/);
     expect(shown).toMatch(/v preview/);
 
-    const first = pictureRows(paneScreen(true)).join('\n');
-    expect(await waitUntil(() => pictureRows(paneScreen(true)).join('\n') !== first, 20_000, 200)).toBe(true);
-    // A capture can catch Ink half-way through redrawing the pictures (it rewrites them as they change):
-    // the key bar is looked for until a whole frame shows it.
-    expect(await waitUntil(() => /c Cancel/.test(paneScreen()), 2000)).toBe(true);
+    // With colours (-e): the pictures' cells differ by colour only.
+    let whole: string | undefined;
+    expect(await waitUntil(() => (whole = wholePaneScreen(true)) !== undefined, 2000)).toBe(true);
+    const first = pictureRows(whole!).join('\n');
+    const changed = await waitUntil(() => {
+      const screen = wholePaneScreen(true);
+      return screen !== undefined && pictureRows(screen).join('\n') !== first;
+    }, 20_000, 200);
+    expect(changed).toBe(true);
+    expect(await waitUntil(() => /c Cancel/.test(wholePaneScreen() ?? ''), 2000)).toBe(true);
 
     tmux('send-keys', '-t', pane, 'v');
     expect(await waitUntil(() => pictureRows(paneScreen()).length === 0, 2000)).toBe(true);
