@@ -50,6 +50,11 @@ export type BatchEvent =
 
 export type BatchUpdateEvent = { readonly type: 'batch.update'; readonly items: readonly BatchItem[] };
 
+/** A batch's items before any has run: each named `<runId>-<n>`, pending. */
+export function pendingItems(input: Pick<BatchInput, 'runId' | 'items'>): BatchItem[] {
+  return input.items.map((item, n) => ({ id: `${input.runId}-${n + 1}`, input: item.input, output: item.output, status: 'pending' as const }));
+}
+
 export function patchItem(entries: readonly BatchItem[], id: string, patch: Partial<BatchItem>): BatchItem[] {
   return entries.map((item) => (item.id === id ? { ...item, ...patch } : item));
 }
@@ -151,7 +156,7 @@ export const batchMachine = setup({
   description: 'Every run is a batch of 1..N items; up to --jobs of them run at once, each as a job.',
   context: ({ input }) => ({
     ...input,
-    entries: input.items.map((item, n) => ({ id: `${input.runId}-${n + 1}`, input: item.input, output: item.output, status: 'pending' as const })),
+    entries: pendingItems(input),
     index: 0,
     cancelRequested: false,
     stopStarting: false,

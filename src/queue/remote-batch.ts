@@ -1,6 +1,6 @@
 import { assign, enqueueActions, fromCallback, sendParent, setup } from 'xstate';
 import type { BatchOutput, ItemStatus, JobError, JobOptions } from '../domain.js';
-import { batchOutputOf, type BatchCommand, type BatchInput, type BatchItem, type BatchUpdateEvent } from '../machines/batch.js';
+import { batchOutputOf, pendingItems, type BatchCommand, type BatchInput, type BatchItem, type BatchUpdateEvent } from '../machines/batch.js';
 
 /** What the queue side (a fromCallback child) is given: the batch with its item ids. */
 export interface RemoteIoInput {
@@ -113,7 +113,7 @@ export const remoteBatchMachine = setup({
   description: 'A batch on a queue: its items run on workers; this follows them and forwards cancel, skip and pause.',
   context: ({ input }) => ({
     ...input,
-    entries: input.items.map((item, n) => ({ id: `${input.runId}-${n + 1}`, input: item.input, output: item.output, status: 'pending' as const })),
+    entries: pendingItems(input),
     index: 0,
     running: {},
     order: [],
