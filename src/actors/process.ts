@@ -280,7 +280,10 @@ export const processWork = defineWork<ProcessWork, ProcessResult>('process', asy
     lastStep = step;
     show();
   };
-  const sizes = segments.map((segment) => outputRange(plan, segment).to - outputRange(plan, segment).from);
+  const sizes = segments.map((segment) => {
+    const range = outputRange(plan, segment);
+    return range.to - range.from;
+  });
   const starts = sizes.map((_, index) => sizes.slice(0, index).reduce((sum, size) => sum + size, 0));
   const done = sizes.reduce((sum, size) => sum + size, 0);
   const todo = segments.map((_, index) => index).filter((index) => !kept[index]);
@@ -347,10 +350,7 @@ export const processWork = defineWork<ProcessWork, ProcessResult>('process', asy
   // Every segment was kept: the chain served only to plan.
   if (todo.length === 0) await stopChain(chain);
   return {
-    segments: segments.map((segment, index) => {
-      const range = outputRange(plan, segment);
-      return { file: store.path(index), frames: range.to - range.from };
-    }),
+    segments: segments.map((_, index) => ({ file: store.path(index), frames: sizes[index] })),
     frames: done,
     frameWidth: geometry.width,
     frameHeight: geometry.height,
