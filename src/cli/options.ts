@@ -57,7 +57,8 @@ export interface RunFlags {
   readonly faceDetector?: string;
 }
 
-function usage(message: string, tryMessage: string): UserError {
+/** A usage error (exit 2): what was wrong with the flags, and what to try. */
+export function usage(message: string, tryMessage: string): UserError {
   return new UserError(message, { kind: 'usage', tryMessage });
 }
 

@@ -1,8 +1,7 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { PreviewOptions, StartRequest } from '../domain.js';
-import { UserError } from '../services/errors.js';
-import { jobOptions, newRunId, type RunFlags } from './options.js';
+import { jobOptions, newRunId, usage, type RunFlags } from './options.js';
 import { runHeadless } from './run.js';
 import { pickGraphics, renderPicture } from './show-image.js';
 
@@ -10,10 +9,6 @@ export interface PreviewFlags extends RunFlags {
   readonly at?: string;
   readonly frame?: string;
   readonly compare?: boolean;
-}
-
-function usage(message: string, tryMessage: string): UserError {
-  return new UserError(message, { kind: 'usage', tryMessage });
 }
 
 /** `--at`: seconds (`83.5`), or `m:ss` / `h:mm:ss` with optional decimals (`1:23:45.5`). */

@@ -5,8 +5,7 @@ import { openConnection, preflight } from '../queue/connection.js';
 import { queueTiming } from '../queue/protocol.js';
 import { parseQueueUrl } from '../queue/url.js';
 import { workerAppMachine } from '../queue/worker.js';
-import { UserError } from '../services/errors.js';
-import { jobOptions, newRunId } from './options.js';
+import { jobOptions, newRunId, usage } from './options.js';
 import { EXIT_HANGUP, EXIT_OUTPUT_CLOSED } from './outcome.js';
 import { pickFrontEnd, runHeadless } from './run.js';
 
@@ -19,10 +18,6 @@ export interface WorkerFlags {
   readonly json?: boolean;
   readonly trace?: string;
   readonly inspect?: boolean;
-}
-
-function usage(message: string, tryMessage: string): UserError {
-  return new UserError(message, { kind: 'usage', tryMessage });
 }
 
 function jobsOf(value: string | undefined): number {
