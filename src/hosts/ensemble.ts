@@ -6,6 +6,7 @@
  * average of the turned-back results goes into an interleaved float accumulator of the output frame.
  */
 import type { Tile } from './tiles.js';
+import { toByte } from './pixel.js';
 
 export interface Transform {
   readonly name: string;
@@ -90,8 +91,5 @@ export function accumulateTile(acc: Float32Array, outputWidth: number, result: F
 
 /** The average, rounded once to bytes (as a single run's result is). */
 export function averageInto(output: Uint8Array, acc: Float32Array, count: number): void {
-  for (let i = 0; i < output.length; i++) {
-    const v = Math.round((acc[i] / count) * 255);
-    output[i] = v < 0 ? 0 : v > 255 ? 255 : v;
-  }
+  for (let i = 0; i < output.length; i++) output[i] = toByte(Math.fround(acc[i] / count));
 }

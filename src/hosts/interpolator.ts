@@ -3,6 +3,7 @@ import type { Device } from '../domain.js';
 import { readFileSync } from 'node:fs';
 import { PAIR_INPUTS, WRAPPED_OUTPUT, wrapPairModel, type PairModel } from './model-io.js';
 import { openSession } from './session.js';
+import { toByte, toUnit } from './pixel.js';
 
 export interface InterpolatorOptions {
   readonly modelPath: string;
@@ -32,9 +33,9 @@ function toPaddedPlanes(rgb: Uint8Array, width: number, height: number, paddedWi
     let src = y * width * 3;
     let dst = y * paddedWidth;
     for (let x = 0; x < width; x++, src += 3, dst++) {
-      out[dst] = rgb[src] / 255;
-      out[plane + dst] = rgb[src + 1] / 255;
-      out[2 * plane + dst] = rgb[src + 2] / 255;
+      out[dst] = toUnit(rgb[src]);
+      out[plane + dst] = toUnit(rgb[src + 1]);
+      out[2 * plane + dst] = toUnit(rgb[src + 2]);
     }
   }
   return out;
@@ -43,17 +44,13 @@ function toPaddedPlanes(rgb: Uint8Array, width: number, height: number, paddedWi
 function fromPaddedPlanes(planes: Float32Array, width: number, height: number, paddedWidth: number, paddedHeight: number): Uint8Array {
   const plane = paddedWidth * paddedHeight;
   const out = new Uint8Array(width * height * 3);
-  const byte = (v: number): number => {
-    const r = Math.round(v * 255);
-    return r < 0 ? 0 : r > 255 ? 255 : r;
-  };
   for (let y = 0; y < height; y++) {
     let src = y * paddedWidth;
     let dst = y * width * 3;
     for (let x = 0; x < width; x++, src++, dst += 3) {
-      out[dst] = byte(planes[src]);
-      out[dst + 1] = byte(planes[plane + src]);
-      out[dst + 2] = byte(planes[2 * plane + src]);
+      out[dst] = toByte(planes[src]);
+      out[dst + 1] = toByte(planes[plane + src]);
+      out[dst + 2] = toByte(planes[2 * plane + src]);
     }
   }
   return out;

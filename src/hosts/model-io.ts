@@ -3,15 +3,13 @@
  * [1,3,sH,sW] float is wrapped into one that takes the pipe's bytes, T frames of rgb24 [T,H,W,3]
  * uint8, and gives rgb24 bytes [1,sH,sW,3] uint8, so no frame crosses a JavaScript loop.
  *
- * The conversions are the JavaScript ones, bit for bit. In: x / 255 in float32 (what
- * `Math.fround(x / 255)` gives, for every byte). Out: floor(y · 255 + ½) in float64, clamped to
- * 0..255: `Math.round(y · 255)` on the same double product, halves up. Cheaper forms part from it
- * where models put values on halves (a temporal mean does, often): ONNX `Round` and `QuantizeLinear`
- * round halves to even, and a float32 product rounds once more, taking y · 255 just under k + ½ onto
- * it. The float64 passes cost about 2–4× a trivial model's own time (a nearest ×4) and nothing
- * measurable next to a real one.
+ * The conversions are ONNX's own, `DequantizeLinear` in and `QuantizeLinear` out (scale 1/255, zero
+ * point 0), one pass each over the frame, layouts moved as bytes; pixel.ts is the same arithmetic
+ * for the float path. They replaced a float64 round-half-up tail that cost 2–3× a trivial model's
+ * own time at 1080p (npm run bench, transport).
  */
 import onnxProto from 'onnx-proto';
+import { BYTE_SCALE } from './pixel.js';
 
 const { onnx } = onnxProto;
 type Model = InstanceType<typeof onnx.ModelProto>;
@@ -19,8 +17,8 @@ type Tensor = InstanceType<typeof onnx.TensorProto>;
 
 const DT = onnx.TensorProto.DataType;
 const PREFIX = 'upframe_io_';
-/** Clip with its bounds as inputs (and of doubles) is opset 11's: older models keep the float path. */
-const MIN_OPSET = 11;
+/** QuantizeLinear and DequantizeLinear are opset 10's: older models keep the float path. */
+const MIN_OPSET = 10;
 
 export const WRAPPED_INPUT = `${PREFIX}rgb_in`;
 export const WRAPPED_OUTPUT = `${PREFIX}rgb_out`;
@@ -59,30 +57,24 @@ function node(opType: string, inputs: string[], outputs: string[], attributes: I
 }
 
 const ints = (name: string, values: number[]) => onnx.AttributeProto.create({ name, type: onnx.AttributeProto.AttributeType.INTS, ints: values });
-const int = (name: string, value: number) => onnx.AttributeProto.create({ name, type: onnx.AttributeProto.AttributeType.INT, i: value });
 
-/** Float [1,3,H,W] in 0..1 → rgb24 bytes [1,H,W,3]: floor(y · 255 + ½) in float64, as Math.round(y · 255) was, clamped below 256 (a cast truncates). */
+/** Float [1,3,H,W] in 0..1 → rgb24 bytes [1,H,W,3]: QuantizeLinear (clamps, rounds half to even), then the layout moved as bytes. */
 function toBytes(from: string) {
   const n = (name: string) => PREFIX + name;
   return [
-    node('Cast', [from], [n('double')], [int('to', DT.DOUBLE)]),
-    node('Mul', [n('double'), n('255d')], [n('scaled')]),
-    node('Add', [n('scaled'), n('half')], [n('halved')]),
-    node('Clip', [n('halved'), n('zero'), n('top')], [n('clamped')]),
-    node('Cast', [n('clamped')], [n('bytes')], [int('to', DT.UINT8)]),
+    node('QuantizeLinear', [from, n('scale'), n('zero_point')], [n('bytes')]),
     node('Transpose', [n('bytes')], [WRAPPED_OUTPUT], [ints('perm', [0, 2, 3, 1])]),
   ];
 }
 
-/** The constants {@link toBytes} reads. */
+/** Bytes [1,3,H,W] → float in 0..1: DequantizeLinear, byte · scale. */
+function toUnits(from: string, to: string) {
+  return node('DequantizeLinear', [from, PREFIX + 'scale', PREFIX + 'zero_point'], [to]);
+}
+
+/** The constants {@link toBytes} and {@link toUnits} read: pixel.ts's scale, zero point 0. */
 function byteConstants(): Tensor[] {
-  return [
-    scalar('255d', DT.DOUBLE, [], Float64Array.of(255)),
-    scalar('half', DT.DOUBLE, [], Float64Array.of(0.5)),
-    scalar('zero', DT.DOUBLE, [], Float64Array.of(0)),
-    // The largest double below 256: 255.5 and up truncate to 255.
-    scalar('top', DT.DOUBLE, [], Float64Array.of(256 - 2 ** -44)),
-  ];
+  return [scalar('scale', DT.FLOAT, [], Float32Array.of(BYTE_SCALE)), scalar('zero_point', DT.UINT8, [], Uint8Array.of(0))];
 }
 
 /** A model's graph and its inputs that are not initializers; undefined when it does not parse or its opset is too old to wrap. */
@@ -128,14 +120,12 @@ export function wrapImageModel(bytes: Uint8Array): WrappedModel | undefined {
     // [T,H,W,3] → [T,3,H,W] → [1,3T,H,W], moved as bytes; then to float 0..1.
     node('Transpose', [WRAPPED_INPUT], [n('planar')], [ints('perm', [0, 3, 1, 2])]),
     node('Reshape', [n('planar'), n('nchw_shape')], [n('nchw')]),
-    node('Cast', [n('nchw')], [n('float')], [int('to', DT.FLOAT)]),
-    node('Div', [n('float'), n('255f')], [inputName]),
+    toUnits(n('nchw'), inputName),
   ];
   const tail = toBytes(outputName);
   const initializers = [
     // Reshape's 0 copies the dimension: [1, 3T, H, W] whatever the tile.
     scalar('nchw_shape', DT.INT64, [4], BigInt64Array.of(1n, -1n, 0n, 0n)),
-    scalar('255f', DT.FLOAT, [], Float32Array.of(255)),
     ...byteConstants(),
   ];
   graph.node = [...head, ...(graph.node ?? []), ...tail];
@@ -176,8 +166,7 @@ export function wrapPairModel(bytes: Uint8Array): PairModel | undefined {
   const n = (name: string) => PREFIX + name;
   const head = (from: string, tag: string, to: string) => [
     node('Transpose', [from], [n(`${tag}_planar`)], [ints('perm', [0, 3, 1, 2])]),
-    node('Cast', [n(`${tag}_planar`)], [n(`${tag}_float`)], [int('to', DT.FLOAT)]),
-    node('Div', [n(`${tag}_float`), n('255f')], [n(`${tag}_unpadded`)]),
+    toUnits(n(`${tag}_planar`), n(`${tag}_unpadded`)),
     node('Pad', [n(`${tag}_unpadded`), PAIR_INPUTS.pads, n('0f')], [to]),
   ];
   const tail = [
@@ -187,7 +176,6 @@ export function wrapPairModel(bytes: Uint8Array): PairModel | undefined {
   graph.node = [...head(PAIR_INPUTS.a, 'a', img0.name!), ...head(PAIR_INPUTS.b, 'b', img1.name!), ...(graph.node ?? []), ...tail];
   graph.initializer = [
     ...initializer,
-    scalar('255f', DT.FLOAT, [], Float32Array.of(255)),
     scalar('0f', DT.FLOAT, [], Float32Array.of(0)),
     scalar('crop_starts', DT.INT64, [2], BigInt64Array.of(0n, 0n)),
     scalar('crop_axes', DT.INT64, [2], BigInt64Array.of(2n, 3n)),

@@ -1,3 +1,5 @@
+import { toByte, toUnit } from './pixel.js';
+
 /** A tile: the core region it owns in the input frame, and the padded region fed to the model. */
 export interface Tile {
   readonly x: number;
@@ -42,9 +44,9 @@ export function extractTile(rgb: Uint8Array, frameWidth: number, tile: Tile, out
     let src = ((tile.padY + row) * frameWidth + tile.padX) * 3;
     let dst = row * tile.padWidth;
     for (let col = 0; col < tile.padWidth; col++, src += 3, dst++) {
-      out[dst] = rgb[src] / 255;
-      out[plane + dst] = rgb[src + 1] / 255;
-      out[2 * plane + dst] = rgb[src + 2] / 255;
+      out[dst] = toUnit(rgb[src]);
+      out[plane + dst] = toUnit(rgb[src + 1]);
+      out[2 * plane + dst] = toUnit(rgb[src + 2]);
     }
   }
   return out;
@@ -73,11 +75,6 @@ export function pasteTile(
       output[dst + 2] = toByte(result[2 * plane + src]);
     }
   }
-}
-
-function toByte(value: number): number {
-  const v = Math.round(value * 255);
-  return v < 0 ? 0 : v > 255 ? 255 : v;
 }
 
 /** Whether the tile is the whole frame, unpadded: its bytes are the frame's own. */

@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FLOAT, INT64, encodeModel, floatTensor, int64Tensor, node, tensorValueInfo } from '../../scripts/ncnn/onnx.js';
+import { toByte, toUnit } from '../../src/hosts/pixel.js';
 
 function io(scale: number) {
   return {
@@ -178,11 +179,11 @@ export function stepsReference(rgb: Uint8Array, width: number, height: number, a
   for (let y = 0; y < height * scale; y++) {
     for (let x = 0; x < width * scale; x++) {
       for (let c = 0; c < 3; c++) {
-        const s = f(rgb[(Math.floor(y / scale) * width + Math.floor(x / scale)) * 3 + c] / 255);
+        const s = toUnit(rgb[(Math.floor(y / scale) * width + Math.floor(x / scale)) * 3 + c]);
         const target = source ? f(1 - s) : f(STEPS_TARGET[c]);
         let v = s;
         for (const alpha of alphas) v = f(v + f(f(target - v) * f(alpha)));
-        out[(y * width * scale + x) * 3 + c] = Math.min(255, Math.max(0, Math.round(v * 255)));
+        out[(y * width * scale + x) * 3 + c] = toByte(v);
       }
     }
   }

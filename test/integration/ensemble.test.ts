@@ -10,6 +10,7 @@ import { invariantViolations, options, runDone, scratchDir, startRun } from '../
 import { runUpscaleHost } from '../helpers/host.js';
 import { decodeFrames, frameMd5s, makeClip, psnr } from '../helpers/media.js';
 import { nearestModel, temporalMeanModel } from '../helpers/models.js';
+import { toByte, toUnit } from '../../src/hosts/pixel.js';
 
 const dir = scratchDir();
 const tempRoot = join(dir, 'tmp');
@@ -62,7 +63,7 @@ function moved(planes: Float32Array, w: number, h: number, move: Move, swaps: bo
 
 function planar(rgb: Uint8Array, w: number, h: number): Float32Array {
   const out = new Float32Array(3 * w * h);
-  for (let i = 0; i < w * h; i++) for (let c = 0; c < 3; c++) out[c * w * h + i] = rgb[i * 3 + c] / 255;
+  for (let i = 0; i < w * h; i++) for (let c = 0; c < 3; c++) out[c * w * h + i] = toUnit(rgb[i * 3 + c]);
   return out;
 }
 
@@ -81,7 +82,7 @@ async function reference(session: ort.InferenceSession, rgb: Uint8Array, w: numb
   const [ow, oh] = [w * 4, h * 4];
   const out = new Uint8Array(ow * oh * 3);
   for (let i = 0; i < ow * oh; i++) {
-    for (let c = 0; c < 3; c++) out[i * 3 + c] = Math.min(255, Math.max(0, Math.round((sum[c * ow * oh + i] / names.length) * 255)));
+    for (let c = 0; c < 3; c++) out[i * 3 + c] = toByte(Math.fround(sum[c * ow * oh + i] / names.length));
   }
   return out;
 }

@@ -15,6 +15,7 @@ import * as ort from 'onnxruntime-node';
 import { createInterpolator, type Interpolator } from '../../src/hosts/interpolator.js';
 import { psnr } from '../helpers/media.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { toByte, toUnit } from '../../src/hosts/pixel.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const MODELS_DIR = resolve(ROOT, 'models');
@@ -154,7 +155,7 @@ describe('rife-v4.6 ONNX model', () => {
     const [pw, ph] = [64, 32];
     const planes = (rgb: Uint8Array) => {
       const out = new Float32Array(3 * pw * ph);
-      for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) for (let c = 0; c < 3; c++) out[c * pw * ph + y * pw + x] = rgb[(y * w + x) * 3 + c] / 255;
+      for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) for (let c = 0; c < 3; c++) out[c * pw * ph + y * pw + x] = toUnit(rgb[(y * w + x) * 3 + c]);
       return out;
     };
     for (const p of loadFixtures()) {
@@ -168,7 +169,7 @@ describe('rife-v4.6 ONNX model', () => {
         });
         const out = result.output.data as Float32Array;
         const expected = new Uint8Array(w * h * 3);
-        for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) for (let c = 0; c < 3; c++) expected[(y * w + x) * 3 + c] = Math.min(255, Math.max(0, Math.round(out[c * pw * ph + y * pw + x] * 255)));
+        for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) for (let c = 0; c < 3; c++) expected[(y * w + x) * 3 + c] = toByte(out[c * pw * ph + y * pw + x]);
         expect(Buffer.from(await interpolator.interpolate(a, b, t, w, h)).equals(Buffer.from(expected))).toBe(true);
       }
     }

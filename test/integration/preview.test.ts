@@ -10,6 +10,7 @@ import { cli } from '../helpers/cli.js';
 import { jobDirs } from '../helpers/invariants.js';
 import { decodeFrames, ffmpeg, frameMd5s, makeClip, psnr } from '../helpers/media.js';
 import { blendModel, nearestModel, slowModel, temporalMeanModel } from '../helpers/models.js';
+import { toByte, toUnit } from '../../src/hosts/pixel.js';
 
 const dir = scratchDir();
 const tempRoot = join(dir, 'tmp');
@@ -80,11 +81,10 @@ function nearestReference(frame: Uint8Array, width: number, height: number, scal
 }
 
 const f = Math.fround;
-const byte = (v: number) => Math.min(255, Math.max(0, Math.round(v * 255)));
 
 /** blendModel at t, each float32 operation as onnxruntime does it. */
 function blendReference(a: Uint8Array, b: Uint8Array, t: number): Buffer {
-  return Buffer.from(a.map((_, i) => byte(f(f(f(a[i] / 255) * f(1 - t)) + f(f(b[i] / 255) * f(t))))));
+  return Buffer.from(a.map((_, i) => toByte(f(f(toUnit(a[i]) * f(1 - t)) + f(toUnit(b[i]) * f(t))))));
 }
 
 /** temporalMeanModel: 0.25·prev + 0.5·this + 0.25·next, edges replicated. */
@@ -92,7 +92,7 @@ function temporalReference(frames: readonly Uint8Array[], i: number): Buffer {
   const prev = frames[Math.max(0, i - 1)];
   const next = frames[Math.min(frames.length - 1, i + 1)];
   const cur = frames[i];
-  return Buffer.from(cur.map((_, p) => byte(f(f(f(f(prev[p] / 255) * 0.25) + f(f(cur[p] / 255) * 0.5)) + f(f(next[p] / 255) * 0.25)))));
+  return Buffer.from(cur.map((_, p) => toByte(f(f(f(toUnit(prev[p]) * 0.25) + f(toUnit(cur[p]) * 0.5)) + f(toUnit(next[p]) * 0.25)))));
 }
 
 describe('upframe preview: one frame through the run\'s own chain', () => {

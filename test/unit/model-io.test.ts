@@ -8,6 +8,7 @@ import { createInterpolator } from '../../src/hosts/interpolator.js';
 import { blendModel } from '../helpers/models.js';
 import { extractTile, pasteTile, pasteTileBytes, planTiles, tileBytes } from '../../src/hosts/tiles.js';
 import { createUpscaler } from '../../src/hosts/upscaler.js';
+import { toByte, toUnit } from '../../src/hosts/pixel.js';
 import { FLOAT, encodeModel, floatTensor, node, tensorValueInfo } from '../../scripts/ncnn/onnx.js';
 import { scratchDir } from '../helpers/app.js';
 
@@ -70,20 +71,20 @@ describe('models wrapped for bytes in and out (model-io.ts)', () => {
     });
   }
 
-  it('rounding is Math.round(y · 255) in double, halves up: not ONNX Round or QuantizeLinear (to even), nor a float32 product', async () => {
-    // Float32 results on and around k + ½ levels, where those rules part from Math.round, and a spread.
+  it('rounding is QuantizeLinear\'s, halves to even, and pixel.ts toByte gives the same bytes: on and around every k + ½ level', async () => {
+    // Float32 results on and around the k + ½ levels, where rounding rules part, and out of range.
     const bits = new Float32Array(1);
     const word = new Int32Array(bits.buffer);
-    const ys: number[] = [0.5, 1.5 / 255, 2.5 / 255, 100.5 / 255, 253.5 / 255, -0.01, 1.02].map(Math.fround);
-    for (let k = 0; k < 255; k += 3) {
+    const ys: number[] = [0.5, 1.5 / 255, 2.5 / 255, 100.5 / 255, 253.5 / 255, -0.01, 1.02, 0, 1, NaN].map(Math.fround);
+    for (let k = 0; k < 255; k += 1) {
       bits[0] = (k + 0.5) / 255;
       word[0] -= 4;
       for (let n = 0; n < 8; n++, word[0] += 1) ys.push(bits[0]);
     }
-    const toEven = (v: number) => (Math.abs(v % 1) === 0.5 ? 2 * Math.round(v / 2) : Math.round(v));
-    const js = ys.map((y) => Math.min(255, Math.max(0, Math.round(y * 255))));
-    // The cases that matter are there: a float32 product then Round would get some of them wrong.
-    expect(ys.filter((y, i) => Math.min(255, Math.max(0, toEven(Math.fround(y * 255)))) !== js[i]).length).toBeGreaterThan(10);
+    const halfUp = ys.map((y) => Math.min(255, Math.max(0, Math.round(y * 255))));
+    const js = ys.map(toByte);
+    // The cases that matter are there: rounding halves up (Math.round) parts from the rule on some of them.
+    expect(js.filter((v, i) => v !== halfUp[i] && !Number.isNaN(ys[i])).length).toBeGreaterThan(10);
     const n = ys.length;
     const bytes = encodeModel({
       graphName: 'const', docString: 'test',
@@ -96,6 +97,23 @@ describe('models wrapped for bytes in and out (model-io.ts)', () => {
     const out = (await wrapped.run({ [WRAPPED_INPUT]: new ort.Tensor('uint8', new Uint8Array(3 * n), [1, 1, n, 3]) }))[WRAPPED_OUTPUT].data as Uint8Array;
     await wrapped.release();
     expect(Array.from({ length: n }, (_, i) => out[3 * i])).toEqual(js);
+  });
+
+  it('every byte survives the way in and back out (toUnit then toByte), in the graph and in pixel.ts', async () => {
+    const all = Uint8Array.from({ length: 256 }, (_, k) => k);
+    expect(Array.from(all, (b) => toByte(toUnit(b)))).toEqual(Array.from(all));
+    const identity = encodeModel({
+      graphName: 'identity', docString: 'test',
+      nodes: [node('Identity', 'same', ['input'], ['output'])],
+      inputs: [tensorValueInfo('input', FLOAT, [1, 3, 'h', 'w'])],
+      initializers: [],
+      outputs: [tensorValueInfo('output', FLOAT, [1, 3, 'h', 'w'])],
+    });
+    const session = await ort.InferenceSession.create(wrapImageModel(identity)!.bytes);
+    const input = Uint8Array.from({ length: 3 * 256 }, (_, k) => (k * 85) % 256);
+    const out = (await session.run({ [WRAPPED_INPUT]: new ort.Tensor('uint8', input, [1, 16, 16, 3]) }))[WRAPPED_OUTPUT].data as Uint8Array;
+    await session.release();
+    expect(Buffer.from(out).equals(Buffer.from(input))).toBe(true);
   });
 
   it('tiles copy rows: pasted tiles rebuild the frame exactly', () => {
@@ -128,12 +146,12 @@ describe('models wrapped for bytes in and out (model-io.ts)', () => {
     }
   });
 
-  it('an interpolation model too old to wrap (opset 10) takes the float path, and both paths give the same bytes', async () => {
+  it('an interpolation model too old to wrap (opset 9) takes the float path, and both paths give the same bytes', async () => {
     const dir = scratchDir();
     const wrappable = blendModel(dir);
     const old = onnxProto.onnx.ModelProto.decode(readFileSync(wrappable));
-    old.opsetImport = [onnxProto.onnx.OperatorSetIdProto.create({ domain: '', version: 10 })];
-    const oldPath = join(dir, 'blend-opset10.onnx');
+    old.opsetImport = [onnxProto.onnx.OperatorSetIdProto.create({ domain: '', version: 9 })];
+    const oldPath = join(dir, 'blend-opset9.onnx');
     writeFileSync(oldPath, onnxProto.onnx.ModelProto.encode(old).finish());
     expect(wrapPairModel(readFileSync(oldPath))).toBeUndefined();
     expect(wrapPairModel(readFileSync(wrappable))).toBeDefined();
