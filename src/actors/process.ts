@@ -67,6 +67,10 @@ async function takeDeviceLease(scope: WorkScope, work: ProcessWork): Promise<voi
   const choice = await resolveDevice(options.device, ownedDeviceCheck(spawn), ownedTool(spawn));
   const precision = [plan.model?.path, plan.interpolation?.model.path].map((model) => precisionPlan(choice, model, options.precision).notice);
   for (const line of [...choice.notices, ...new Set(precision.filter((n): n is string => n !== undefined))]) scope.notice(line);
+  const segments = segmentEncoding(work);
+  if (segments.kind === 'final' && options.encoder === undefined && choice.encoders?.includes(segments.encoding.encoder)) {
+    scope.notice(`encoder auto: ${segments.encoding.encoder}${choice.adapter ? ` on ${choice.adapter}` : ''}, as inference runs there (--encoder names the CPU's)`);
+  }
   const onCpu = choice.device === 'cpu';
   await scope.lease(onCpu ? 'cpu' : 'gpu', onCpu ? Math.max(1, options.jobs ?? 1) : 1);
 }

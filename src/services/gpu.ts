@@ -5,6 +5,8 @@ import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Device, TileSpec } from '../domain.js';
 import { UserError } from './errors.js';
+import { availableEncoders, NVENC } from './ffmpeg/encoders.js';
+import { ffmpegBinaries } from './ffmpeg/resolve.js';
 import { PACKAGE_ROOT, tsNodeArgs } from './paths.js';
 import { collectText, lastLine } from './streams.js';
 import type { OwnedProcess, SpawnRequest } from './supervisor.js';
@@ -133,6 +135,8 @@ export interface DeviceChoice {
   /** The adapter or GPU, as far as the driver tells: `NVIDIA H100 80GB HBM3`, `SwiftShader`. */
   readonly adapter?: string;
   readonly memoryBytes?: number;
+  /** The hardware encoders that opened beside this device (NVENC on an NVIDIA GPU): `auto` encodes with them. */
+  readonly encoders?: readonly string[];
   /** One line each: which device was taken and why the others were passed over, warnings. */
   readonly notices: readonly string[];
 }
@@ -159,25 +163,46 @@ export function ownedTool(spawn: (request: Omit<SpawnRequest, 'owner'>) => Owned
   };
 }
 
-export async function gpuInfo(run: ToolRunner = runOnOwn): Promise<{ readonly name?: string; readonly memoryBytes?: number; readonly usedBytes?: number } | undefined> {
+export interface GpuInfo {
+  readonly vendor: 'nvidia' | 'amd';
+  readonly name?: string;
+  readonly memoryBytes?: number;
+  readonly usedBytes?: number;
+}
+
+export async function gpuInfo(run: ToolRunner = runOnOwn): Promise<GpuInfo | undefined> {
   try {
     // Asked only where NVIDIA's driver is loaded: elsewhere no process is started for nothing.
     if (!existsSync('/dev/nvidiactl')) throw new Error('no NVIDIA driver');
     const stdout = (await run('nvidia-smi', NVIDIA_SMI_ARGS)) ?? '';
     const [name, total, used] = stdout.split('\n')[0].split(',').map((s) => s.trim());
-    if (name) return { name, memoryBytes: Number(total) * 2 ** 20, usedBytes: Number(used) * 2 ** 20 };
+    if (name) return { vendor: 'nvidia', name, memoryBytes: Number(total) * 2 ** 20, usedBytes: Number(used) * 2 ** 20 };
   } catch {
     // no NVIDIA tools: look for an AMD card
   }
   try {
     for (const card of readdirSync('/sys/class/drm').filter((c) => /^card\d+$/.test(c))) {
       const file = join('/sys/class/drm', card, 'device', 'mem_info_vram_total');
-      if (existsSync(file)) return { name: `AMD GPU (${card})`, memoryBytes: Number(readFileSync(file, 'utf8').trim()) };
+      if (existsSync(file)) return { vendor: 'amd', name: `AMD GPU (${card})`, memoryBytes: Number(readFileSync(file, 'utf8').trim()) };
     }
   } catch {
     // no DRM devices
   }
   return undefined;
+}
+
+/**
+ * The NVENC encoders this ffmpeg has that open here: one black frame each. ffmpeg lists them whether
+ * or not the driver can encode (an H100 or H200 has no NVENC unit; a container may lack the driver's
+ * encode library), so only a real open tells.
+ */
+export async function nvencThatOpen(run: ToolRunner, available: ReadonlySet<string> = availableEncoders()): Promise<string[]> {
+  const opened: string[] = [];
+  for (const name of Object.values(NVENC).filter((n) => available.has(n))) {
+    const args = ['-hide_banner', '-v', 'error', '-f', 'lavfi', '-i', 'color=c=black:s=256x256:r=1', '-frames:v', '1', '-c:v', name, '-f', 'null', '-'];
+    if ((await run(ffmpegBinaries().ffmpeg, args)) !== undefined) opened.push(name);
+  }
+  return opened;
 }
 
 const firstWords = (text: string): string => text.replace(/\s+/g, ' ').slice(0, 200);
@@ -227,8 +252,10 @@ export async function chooseDevice(requested: Device, runCheck: DeviceCheckRunne
   const providers = [...(tryCuda ? (['cuda'] as const) : []), ...(tryWebgpu ? (['webgpu'] as const) : [])];
   const checked = providers.length > 0 ? (await runCheck(providers)).providers : {};
   const cuda = checked.cuda;
+  // Inference on an NVIDIA GPU: its video encoder, where it has one, takes the encode off the CPU.
+  const encoders = async () => (gpu?.vendor === 'nvidia' ? nvencThatOpen(runTool) : []);
   if (cuda?.ok) {
-    return { device: 'cuda', fp16: cuda.fp16, adapter: gpu?.name, memoryBytes: gpu?.memoryBytes, notices: requested === 'auto' ? [`device auto: CUDA${gpu?.name ? ` on ${gpu.name}` : ''}`] : [] };
+    return { device: 'cuda', fp16: cuda.fp16, adapter: gpu?.name, memoryBytes: gpu?.memoryBytes, encoders: await encoders(), notices: requested === 'auto' ? [`device auto: CUDA${gpu?.name ? ` on ${gpu.name}` : ''}`] : [] };
   }
   if (cuda && !cuda.ok) {
     if (requested === 'cuda') throw cudaUnavailable(firstWords(cuda.error));
@@ -241,7 +268,7 @@ export async function chooseDevice(requested: Device, runCheck: DeviceCheckRunne
       ...(requested === 'auto' ? [`device auto: WebGPU${where}${passed.length ? ` (${passed.join('; ')})` : ''}`] : []),
       ...(adapter.software ? [`WebGPU runs${where}, a software Vulkan driver: slower than --device cpu`] : []),
     ];
-    return { device: 'webgpu', fp16: webgpu.fp16, adapter: adapter.name, memoryBytes: adapter.software ? undefined : gpu?.memoryBytes, notices };
+    return { device: 'webgpu', fp16: webgpu.fp16, adapter: adapter.name, memoryBytes: adapter.software ? undefined : gpu?.memoryBytes, encoders: adapter.software ? [] : await encoders(), notices };
   }
   if (webgpu && !webgpu.ok) {
     if (requested === 'webgpu') throw webgpuUnavailable(`${firstWords(webgpu.error)}${adapter.name ? ` (Vulkan driver: ${adapter.name})` : ''}`);

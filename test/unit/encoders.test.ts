@@ -29,6 +29,20 @@ describe('encoder choice', () => {
     expect(() => resolveEncoding({ encoder: 'hevc_nvenc' }, 'mp4', older)).toThrow('--encoder hevc_nvenc is not one this ffmpeg has');
   });
 
+  it('inference on an NVIDIA GPU whose NVENC opened: a lossy encode with no encoder named goes to NVENC', () => {
+    const opened = ['h264_nvenc', 'hevc_nvenc'];
+    expect(resolveEncoding({}, 'mp4', everything, undefined, opened)).toEqual({ codec: 'h264', encoder: 'h264_nvenc', lossless: false, quality: 23, preset: undefined });
+    expect(resolveEncoding({ codec: 'h265', preset: 'p6', crf: 30 }, 'mkv', everything, undefined, opened)).toMatchObject({ encoder: 'hevc_nvenc', preset: 'p6', quality: 30 });
+    // What keeps the CPU encoder: one named, lossless, a codec NVENC does not make or one that did not open, a preset only x264 knows.
+    expect(resolveEncoding({ encoder: 'libx264' }, 'mp4', everything, undefined, opened).encoder).toBe('libx264');
+    expect(resolveEncoding({ lossless: true }, 'mp4', everything, undefined, opened).encoder).toBe('libx264');
+    expect(resolveEncoding({}, 'webm', everything, undefined, opened).encoder).toBe('libvpx-vp9');
+    expect(resolveEncoding({ codec: 'av1' }, 'mkv', everything, undefined, opened).encoder).toBe('libsvtav1');
+    expect(resolveEncoding({ preset: 'veryfast' }, 'mp4', everything, undefined, opened)).toMatchObject({ encoder: 'libx264', preset: 'veryfast' });
+    // Listed by ffmpeg is not enough: without a device that opened it, the CPU encoder.
+    expect(resolveEncoding({}, 'mp4', everything).encoder).toBe('libx264');
+  });
+
   it('--lossless: FFV1 (RGB) in mkv, x264 -qp 0 (RGB) in mp4 and mov; the pixels are the hosts\' RGB', () => {
     const mkv = resolveEncoding({ lossless: true }, 'mkv', older);
     expect(mkv).toMatchObject({ codec: 'ffv1', lossless: true, quality: undefined });

@@ -5,7 +5,8 @@ import { describe, expect, it } from 'vitest';
 import onnxProto from 'onnx-proto';
 import { convertToFp16, fp16Psnr, halfToFloat, toHalf } from '../../scripts/convert-fp16.js';
 import { startRequest } from '../../src/cli/options.js';
-import { ownedTool, precisionPlan, tileFor, type DeviceChoice } from '../../src/services/gpu.js';
+import { nvencThatOpen, ownedTool, precisionPlan, tileFor, type DeviceChoice } from '../../src/services/gpu.js';
+import { ffmpegBinaries } from '../../src/services/ffmpeg/resolve.js';
 import { runMarker, spawnOwned } from '../../src/services/supervisor.js';
 import { markedProcesses } from '../helpers/invariants.js';
 import { MODELS_DIR } from '../../src/services/paths.js';
@@ -106,6 +107,17 @@ describe('scripts/convert-fp16.ts', () => {
 
 describe('tools a job asks about the GPU (nvidia-smi) run as processes the job owns', () => {
   const run = ownedTool((request) => spawnOwned({ ...request, owner: 'gpu-choice-test' }));
+
+  it('NVENC counts only where it opens: this ffmpeg fails to open one it claims (no NVIDIA driver here)', async () => {
+    const tried: string[] = [];
+    const recording: typeof run = async (command, args) => (tried.push(args[args.indexOf('-c:v') + 1]), run(command, args));
+    expect(await nvencThatOpen(recording, new Set(['libx264', 'h264_nvenc', 'av1_nvenc']))).toEqual([]);
+    // Only the NVENC encoders ffmpeg lists are tried, each with one frame.
+    expect(tried).toEqual(['h264_nvenc', 'av1_nvenc']);
+    // The same open of a software encoder succeeds: a failure above is the encoder's, not the command's.
+    const args = ['-hide_banner', '-v', 'error', '-f', 'lavfi', '-i', 'color=c=black:s=256x256:r=1', '-frames:v', '1', '-c:v', 'libx264', '-f', 'null', '-'];
+    expect(await run(ffmpegBinaries().ffmpeg, args)).toBe('');
+  });
 
   it('gives the tool’s output, and nothing when it fails or is missing', async () => {
     expect(await run(process.execPath, ['-e', 'process.stdout.write("NVIDIA H100, 81559, 0")'])).toBe('NVIDIA H100, 81559, 0');

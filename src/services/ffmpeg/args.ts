@@ -1,6 +1,7 @@
 import { extname } from 'node:path';
 import { UserError } from '../errors.js';
 import type { Codec, JobOptions, MediaInfo, Rate } from '../../domain.js';
+import { resolvedDevice } from '../gpu.js';
 import { availableEncoders, encoderArgs, resolveEncoding, videoTagArgs, type Encoding } from './encoders.js';
 
 export type Container = 'mp4' | 'mkv' | 'mov' | 'webm';
@@ -133,7 +134,8 @@ export interface SegmentFrame {
 export function segmentEncoding(work: { readonly output: string; readonly options: JobOptions; readonly plan: { readonly preview?: unknown } }): SegmentEncoding {
   if (work.plan.preview) return { kind: 'exact' };
   const container = containerFor(work.output);
-  return { kind: 'final', container, encoding: resolveEncoding(work.options, container, availableEncoders(), work.output) };
+  const hardware = resolvedDevice(work.options.device)?.encoders;
+  return { kind: 'final', container, encoding: resolveEncoding(work.options, container, availableEncoders(), work.output, hardware) };
 }
 
 /**

@@ -74,6 +74,9 @@ const PREFERRED: Readonly<Record<Codec, readonly string[]>> = {
   ffv1: ['ffv1'],
 };
 
+/** NVIDIA's hardware encoder for each codec it makes. */
+export const NVENC: Readonly<Partial<Record<Codec, string>>> = { h264: 'h264_nvenc', h265: 'hevc_nvenc', av1: 'av1_nvenc' };
+
 /** What each container holds (checked with ffmpeg's muxers: vp9/av1 only in mp4 of the ISO family, ffv1 not in mp4). */
 const HOLDS: Readonly<Record<Container, readonly Codec[]>> = {
   mp4: ['h264', 'h265', 'vp9', 'av1'],
@@ -130,6 +133,18 @@ function usage(message: string, tryMessage: string, file?: string): UserError {
   return new UserError(message, { kind: 'usage', tryMessage, file });
 }
 
+/**
+ * With inference on an NVIDIA GPU (`hardware`: the NVENC encoders that opened there), a lossy encode
+ * with no encoder named goes to NVENC: at the sizes a GPU upscales to, x264 on the CPU is the slowest
+ * stage. A preset that only the CPU encoder knows (`--preset veryfast`) keeps the CPU encoder.
+ */
+function hardwareEncoder(options: EncodingOptions, codec: Codec, lossless: boolean, hardware: readonly string[]): string | undefined {
+  const name = NVENC[codec];
+  if (options.encoder !== undefined || lossless || !name || !hardware.includes(name)) return undefined;
+  if (options.preset !== undefined && !NVENC_PRESETS.includes(options.preset)) return undefined;
+  return name;
+}
+
 function pickEncoder(options: EncodingOptions, codec: Codec, available: ReadonlySet<string>): string {
   const usable = usableEncoders(available);
   const listed = `this ffmpeg has: ${usable.join(', ') || 'none of them'}`;
@@ -161,13 +176,20 @@ function losslessCodec(options: EncodingOptions, container: Container, output?: 
 /**
  * The encode for a container, or a one-line usage error: an encoder this ffmpeg lacks, a codec the
  * container cannot hold, `--crf` outside the encoder's scale, a preset it does not know, `--lossless`
- * where no lossless codec fits. `output` is named in the container's refusals.
+ * where no lossless codec fits. `output` is named in the container's refusals; `hardware` lists the
+ * hardware encoders that opened on the device the job's inference runs on (services/gpu.ts).
  */
-export function resolveEncoding(options: EncodingOptions, container: Container, available: ReadonlySet<string> = availableEncoders(), output?: string): Encoding {
+export function resolveEncoding(
+  options: EncodingOptions,
+  container: Container,
+  available: ReadonlySet<string> = availableEncoders(),
+  output?: string,
+  hardware: readonly string[] = [],
+): Encoding {
   if (options.codec !== undefined && !CODECS.includes(options.codec)) throw usage(`--codec expects ${CODECS.join(' or ')}, got "${options.codec}"`, 'e.g. --codec h265');
   const lossless = options.lossless === true || options.codec === 'ffv1' || options.encoder === 'ffv1';
   const codec = options.lossless ? losslessCodec(options, container, output) : (options.codec ?? (options.encoder ? ENCODERS[options.encoder]?.codec : undefined) ?? DEFAULT_CODEC[container]);
-  const encoder = pickEncoder(options, codec, available);
+  const encoder = hardwareEncoder(options, codec, lossless, hardware) ?? pickEncoder(options, codec, available);
   if (!HOLDS[container].includes(codec)) {
     const fits = (Object.keys(HOLDS) as Container[]).filter((c) => HOLDS[c].includes(codec));
     throw usage(`${codec} cannot go into ${container}`, `write .${fits.join(', .')}, or give --codec ${HOLDS[container].join('|')}`, output);
