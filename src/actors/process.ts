@@ -169,6 +169,7 @@ function prepareSegment(
   const seek = times && !whole ? seekBefore(times, segment.decodeStart) : undefined;
   const frames = seek === undefined ? { start: segment.decodeStart, end: segment.decodeEnd } : { start: 0, end: segment.decodeEnd - segment.decodeStart };
   const fifos = pipes.make(index, chain.hosts.length + 1);
+  pipes.holdReadSide(fifos[0]);
   const range = outputRange(work.plan, segment);
   const encode = scope.spawn({ command: ffmpegBinaries().ffmpeg, args: viaFifo(segmentArgs(chain.geometry, part, outputSideImages(work, range, chain.geometry), segmentEncoding(work)), 'pipe:0', [fileArg(fifos[chain.hosts.length])]), role: 'encode', stdio: ['ignore', 'ignore', 'pipe'] });
   const encoded = endingOf(encode);
@@ -214,6 +215,7 @@ async function feedSegment(
     timer = setInterval(() => {
       sides.forEach((side, k) => {
         if (side.isAlive()) return;
+        pipes.release(fifos[0]);
         if (k > 0) unstick(fifos[k - 1]);
         if (k < fifos.length) unstick(fifos[k]);
       });

@@ -8,6 +8,7 @@ import { join } from 'node:path';
  */
 export class SegmentFifos {
   private readonly live = new Set<string>();
+  private readonly held = new Map<string, number>();
 
   constructor(private readonly dir: string) {}
 
@@ -20,8 +21,31 @@ export class SegmentFifos {
     return paths;
   }
 
+  /**
+   * Opens the FIFO's read side here, never to read from it: its writer's `open` returns at once, so a
+   * decoder gets through its start (opening the input, seeking, decoding up to its first frame) while
+   * the hosts still work on the segment before, and the frame waits in the pipe. Released as soon as
+   * anyone in the segment dies (a held read side keeps a writer blocked on a full pipe instead of
+   * failing it), and with the FIFO's removal.
+   */
+  holdReadSide(path: string): void {
+    try {
+      this.held.set(path, openSync(path, constants.O_RDONLY | constants.O_NONBLOCK));
+    } catch {
+      // not held: the writer's open waits for the host, as without it
+    }
+  }
+
+  release(path: string): void {
+    const fd = this.held.get(path);
+    if (fd === undefined) return;
+    this.held.delete(path);
+    closeSync(fd);
+  }
+
   remove(paths: Iterable<string> = [...this.live]): void {
     for (const path of paths) {
+      this.release(path);
       rmSync(path, { force: true });
       this.live.delete(path);
     }
