@@ -1,4 +1,4 @@
-import { renameSync, statSync } from 'node:fs';
+import { renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { JobOptions, ProcessResult, ProcessWork } from '../domain.js';
 import type { OwnedProcess } from '../services/supervisor.js';
@@ -242,6 +242,22 @@ async function feedSegment(
 }
 
 /**
+ * A finished segment renamed into the store and recorded. A record that cannot be written (the disk
+ * filled meanwhile: the next segment's encoder writes beside it) leaves no file the manifest does not
+ * name, and says which folder needs how much.
+ */
+export function keep(store: SegmentStore, index: number, frames: number, needed: SpaceNeeded): void {
+  renameSync(store.partPath(index), store.path(index));
+  try {
+    store.record(index, frames);
+  } catch (cause) {
+    rmSync(store.path(index), { force: true });
+    if (isNoSpace(cause)) throw notEnoughSpace(store.dir, needed(), freeBytes(store.dir), { written: 'the segments', elsewhere: 'another --temp-dir' });
+    throw cause;
+  }
+}
+
+/**
  * Segment by segment through one chain of hosts, started once for the job, into segment files. With
  * --resume, segments already in the store are skipped.
  */
@@ -342,8 +358,7 @@ export const processWork = defineWork<ProcessWork, ProcessResult>('process', asy
     finishingIndex = index;
     cap = end;
     finishing = finish().then(() => {
-      renameSync(part, store.path(index));
-      store.record(index, frames);
+      keep(store, index, frames, needed);
       stored.add(index);
       finishingIndex = undefined;
       cap = Number.POSITIVE_INFINITY;

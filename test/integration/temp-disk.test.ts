@@ -1,8 +1,10 @@
-import { statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { keep } from '../../src/actors/process.js';
+import { openResumeStore, removeParts } from '../../src/services/checkpoints.js';
 import { invariantViolations, options, scratchDir, startRun } from '../helpers/app.js';
-import { folderBytes } from '../helpers/disk.js';
+import { cannotMountTmpfs, folderBytes, mountSmallDisk, unmount } from '../helpers/disk.js';
 import { makeClip, videoStream } from '../helpers/media.js';
 import { nearestModel } from '../helpers/models.js';
 
@@ -32,4 +34,36 @@ describe('peak temp disk stays near the output size (segments in the final codec
       expect(peak).toBeLessThanOrEqual(1.2 * outputBytes + 256 * 1024);
     });
   }
+});
+
+describe('a disk that fills just as a finished segment is recorded', () => {
+  const why = cannotMountTmpfs(join(scratchDir(), 'mount-probe-keep'));
+  it.skipIf(why !== undefined)(`one line naming the folder and the space, no unrecorded segment file left${why ? ` (skipped: ${why})` : ''}`, () => {
+    const temp = join(scratchDir(), 'keep-full');
+    expect(mountSmallDisk(temp, '64k')).toBeUndefined();
+    onTestFinished(() => unmount(temp));
+    const { store } = openResumeStore(join(temp, 'resume'), { size: 1, mtimeMs: 1, sample: 'x' }, { any: 'settings' });
+    writeFileSync(store.partPath(0), Buffer.alloc(4096, 1));
+    // The next segment's encoder took the rest of the disk: the manifest cannot be written.
+    for (let n = 0, room = true; room; n++) {
+      try {
+        writeFileSync(join(temp, `filler-${n}`), Buffer.alloc(n === 0 ? 1 << 20 : 512));
+      } catch {
+        // full to the last page: as meant
+        room = n === 0;
+      }
+    }
+    let error: unknown;
+    try {
+      keep(store, 0, 12, () => 8192);
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toMatchObject({ message: 'not enough space to write the segments in', file: join(temp, 'resume') });
+    expect((error as { tryMessage: string }).tryMessage).toMatch(/^about [\d.]+ KB needed, [\d.]+ [KMG]?B free; free some space there or choose another --temp-dir$/);
+    expect(existsSync(store.path(0))).toBe(false);
+    removeParts(store);
+    expect(readdirSync(join(temp, 'resume'))).toEqual(['manifest.json']);
+    expect(JSON.parse(readFileSync(join(temp, 'resume', 'manifest.json'), 'utf8')).segments).toEqual({});
+  });
 });
