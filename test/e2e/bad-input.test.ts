@@ -1,4 +1,4 @@
-import { chmodSync, copyFileSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { scratchDir } from '../helpers/app.js';
@@ -6,7 +6,7 @@ import { cli } from '../helpers/cli.js';
 import { jobDirs } from '../helpers/invariants.js';
 import { makeClip } from '../helpers/media.js';
 import { nearestModel } from '../helpers/models.js';
-import { KNOWN_ENCODERS, usableEncoders } from '../../src/services/ffmpeg/encoders.js';
+import { KNOWN_ENCODERS, usableEncoders, VAAPI_DEVICE } from '../../src/services/ffmpeg/encoders.js';
 import { halvingRestorer, positionRestorer } from '../helpers/face-models.js';
 
 const dir = scratchDir();
@@ -106,6 +106,10 @@ describe('bad input: one line, exit 2, nothing created or changed', () => {
     await expectRejected([clip, '-o', join(dir, 'e8.mkv'), '--codec', 'mpeg2'], /--codec expects h264 or h265 or vp9 or av1 or ffv1, got "mpeg2"/);
     await expectRejected([clip, '-o', join(dir, 'e9.mkv'), '--codec', 'vp9', '--encoder', 'libx264'], /--encoder libx264 makes h264, not --codec vp9/);
     await expectRejected([clip, '-o', join(dir, 'e10.mkv'), '--codec', 'ffv1', '--crf', '10'], /--crf does not apply to ffv1: it is lossless/);
+    // This ffmpeg lists VAAPI encoders; without a render node they cannot run.
+    if (has.includes('h264_vaapi') && !existsSync(VAAPI_DEVICE)) {
+      await expectRejected([clip, '-o', join(dir, 'e11.mp4'), '--encoder', 'h264_vaapi'], /^upframe: --encoder h264_vaapi needs a VAAPI render node \(\/dev\/dri\/renderD128\), and this machine has none \(use a GPU whose driver exposes it, or another encoder; this ffmpeg has: /);
+    }
   });
 
   it('--lossless where no lossless codec fits, or with a lossy setting', async () => {

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { availableEncoders, encoderArgs, parseEncoders, resolveEncoding, usableEncoders } from '../../src/services/ffmpeg/encoders.js';
+import { existsSync } from 'node:fs';
+import { availableEncoders, encoderArgs, parseEncoders, resolveEncoding, usableEncoders, VAAPI_DEVICE } from '../../src/services/ffmpeg/encoders.js';
+import { segmentArgs } from '../../src/services/ffmpeg/args.js';
 
 /** An ffmpeg with every encoder upframe drives, and one with only the software ones of a 2018 build. */
 const everything = new Set(['libx264', 'libx264rgb', 'libx265', 'libvpx-vp9', 'libsvtav1', 'libaom-av1', 'ffv1', 'h264_nvenc', 'hevc_nvenc', 'av1_nvenc']);
@@ -41,6 +43,26 @@ describe('encoder choice', () => {
     expect(resolveEncoding({ preset: 'veryfast' }, 'mp4', everything, undefined, opened)).toMatchObject({ encoder: 'libx264', preset: 'veryfast' });
     // Listed by ffmpeg is not enough: without a device that opened it, the CPU encoder.
     expect(resolveEncoding({}, 'mp4', everything).encoder).toBe('libx264');
+  });
+
+  it('VAAPI: only by --encoder, only with a render node; frames converted to NV12 and uploaded, constant QP', () => {
+    const withVaapi = new Set([...everything, 'h264_vaapi', 'hevc_vaapi']);
+    // Never chosen for a codec on its own.
+    expect(resolveEncoding({ codec: 'h265' }, 'mkv', withVaapi).encoder).toBe('libx265');
+    if (existsSync(VAAPI_DEVICE)) {
+      expect(resolveEncoding({ encoder: 'h264_vaapi' }, 'mp4', withVaapi)).toEqual({ codec: 'h264', encoder: 'h264_vaapi', lossless: false, quality: 25, preset: undefined });
+    } else {
+      expect(() => resolveEncoding({ encoder: 'h264_vaapi' }, 'mp4', withVaapi)).toThrow(`--encoder h264_vaapi needs a VAAPI render node (${VAAPI_DEVICE}), and this machine has none`);
+    }
+    const encoding = { codec: 'h265', encoder: 'hevc_vaapi', lossless: false, quality: 27 } as const;
+    const args = segmentArgs({ width: 64, height: 48, rate: { num: 24, den: 1 } }, '/tmp/s.nut', undefined, { kind: 'final', container: 'mkv', encoding });
+    expect(args.indexOf('-vaapi_device')).toBeLessThan(args.indexOf('-i'));
+    expect(args[args.indexOf('-vaapi_device') + 1]).toBe(VAAPI_DEVICE);
+    expect(args[args.indexOf('-vf') + 1]).toBe('scale=out_color_matrix=bt709:out_range=tv,format=nv12,hwupload');
+    expect(args.join(' ')).toContain('-c:v hevc_vaapi -qp 27');
+    // The CPU encoders upload nothing.
+    const x264 = segmentArgs({ width: 64, height: 48, rate: { num: 24, den: 1 } }, '/tmp/s.nut', undefined, { kind: 'final', container: 'mkv', encoding: resolveEncoding({}, 'mkv', everything) });
+    expect(x264).not.toContain('-vaapi_device');
   });
 
   it('--lossless: FFV1 (RGB) in mkv, x264 -qp 0 (RGB) in mp4 and mov; the pixels are the hosts\' RGB', () => {

@@ -2,7 +2,7 @@ import { extname } from 'node:path';
 import { UserError } from '../errors.js';
 import type { Codec, JobOptions, MediaInfo, Rate } from '../../domain.js';
 import { resolvedDevice } from '../gpu.js';
-import { availableEncoders, encoderArgs, resolveEncoding, videoTagArgs, type Encoding } from './encoders.js';
+import { availableEncoders, encoderArgs, isVaapi, resolveEncoding, VAAPI_DEVICE, videoTagArgs, type Encoding } from './encoders.js';
 
 export type Container = 'mp4' | 'mkv' | 'mov' | 'webm';
 
@@ -147,6 +147,8 @@ function encodeFilter(encoding: Encoding, frame: SegmentFrame): string {
   const height = frame.outHeight ?? frame.height;
   const resize = width !== frame.width || height !== frame.height ? `scale=${width}:${height}:flags=lanczos,` : '';
   if (encoding.lossless) return `${resize}format=${encoding.codec === 'ffv1' ? 'bgr0' : 'rgb24'}`;
+  // A VAAPI encoder takes its frames in GPU memory: converted here, then uploaded.
+  if (isVaapi(encoding.encoder)) return `${resize}scale=out_color_matrix=bt709:out_range=tv,format=nv12,hwupload`;
   return `${resize}scale=out_color_matrix=bt709:out_range=tv,format=yuv420p`;
 }
 
@@ -168,8 +170,9 @@ export function segmentArgs(frame: SegmentFrame, absoluteOutput: string, side?: 
       : ['-c:v', 'utvideo', '-pix_fmt', 'gbrp'];
   // The pipe's rate is given: without `-fpsprobesize 0` ffmpeg would read 20 frames to guess it before
   // passing any on, and the pictures would come that late (the segment file is byte for byte the same).
-  if (side && side.length > 0) return [...QUIET, '-fpsprobesize', '0', ...input, ...withSideImages('[0:v]', undefined, [...codec, ...file], side, [], filter)];
-  return [...QUIET, ...input, ...(filter ? ['-vf', filter] : []), ...codec, ...file];
+  const device = encode.kind === 'final' && isVaapi(encode.encoding.encoder) ? ['-vaapi_device', VAAPI_DEVICE] : [];
+  if (side && side.length > 0) return [...QUIET, ...device, '-fpsprobesize', '0', ...input, ...withSideImages('[0:v]', undefined, [...codec, ...file], side, [], filter)];
+  return [...QUIET, ...device, ...input, ...(filter ? ['-vf', filter] : []), ...codec, ...file];
 }
 
 /**

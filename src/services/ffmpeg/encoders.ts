@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import type { Codec, JobOptions } from '../../domain.js';
 import { UserError } from '../errors.js';
 import type { Container } from './args.js';
@@ -27,6 +28,18 @@ function nvenc(codec: Codec, name: string): EncoderSpec {
     presets: NVENC_PRESETS,
     args: (cq, preset) => ['-c:v', name, '-rc', 'vbr', '-cq', String(cq), '-b:v', '0', ...(preset ? ['-preset', preset] : [])],
   };
+}
+
+/** The render node VAAPI encoders upload to (the first GPU's). */
+export const VAAPI_DEVICE = '/dev/dri/renderD128';
+
+export function isVaapi(encoder: string): boolean {
+  return encoder.endsWith('_vaapi');
+}
+
+/** A VAAPI encoder (Intel, AMD): frames uploaded as NV12 (args.ts `encodeFilter`), constant QP; no presets. */
+function vaapi(codec: Codec, name: string): EncoderSpec {
+  return { codec, quality: { min: 1, max: 51, default: 25 }, presets: [], args: (qp) => ['-c:v', name, '-qp', String(qp)] };
 }
 
 /**
@@ -61,6 +74,8 @@ const ENCODERS: Readonly<Record<string, EncoderSpec>> = {
   h264_nvenc: nvenc('h264', 'h264_nvenc'),
   hevc_nvenc: nvenc('h265', 'hevc_nvenc'),
   av1_nvenc: nvenc('av1', 'av1_nvenc'),
+  h264_vaapi: vaapi('h264', 'h264_vaapi'),
+  hevc_vaapi: vaapi('h265', 'hevc_vaapi'),
 };
 
 const FFV1_ARGS = ['-c:v', 'ffv1', '-level', '3', '-pix_fmt', 'bgr0'];
@@ -151,6 +166,9 @@ function pickEncoder(options: EncodingOptions, codec: Codec, available: Readonly
   if (options.encoder !== undefined) {
     if (!(options.encoder in ENCODERS) || !available.has(options.encoder)) throw usage(`--encoder ${options.encoder} is not one this ffmpeg has`, listed);
     if (ENCODERS[options.encoder].codec !== codec) throw usage(`--encoder ${options.encoder} makes ${ENCODERS[options.encoder].codec}, not --codec ${codec}`, 'give one of them, or a matching pair');
+    if (isVaapi(options.encoder) && !existsSync(VAAPI_DEVICE)) {
+      throw usage(`--encoder ${options.encoder} needs a VAAPI render node (${VAAPI_DEVICE}), and this machine has none`, `use a GPU whose driver exposes it, or another encoder; ${listed}`);
+    }
     return options.encoder;
   }
   const encoder = PREFERRED[codec].find((name) => available.has(name));
