@@ -1,10 +1,10 @@
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import type { CheckSessionResult, SessionRun } from '../hosts/check-session.js';
 import { formatBytes, freeBytes } from '../services/disk-space.js';
 import { UserError, formatUserError } from '../services/errors.js';
-import { KNOWN_ENCODERS, usableEncoders } from '../services/ffmpeg/encoders.js';
+import { isVaapi, KNOWN_ENCODERS, usableEncoders, VAAPI_DEVICE } from '../services/ffmpeg/encoders.js';
 import { resolveFfmpeg } from '../services/ffmpeg/resolve.js';
 import { childDeviceCheck, cudaInstallCommand, cudaProviderInstalled, gpuInfo } from '../services/gpu.js';
 import { likelyAdapter, vulkanMissing, vulkanView } from '../services/vulkan.js';
@@ -227,8 +227,14 @@ function encodersCheck(): Check {
   try {
     const found = usableEncoders();
     const missing = KNOWN_ENCODERS.filter((name) => !found.includes(name));
-    const detail = `${found.join(', ') || 'none'}${missing.length > 0 ? ` (not in this ffmpeg: ${missing.join(', ')})` : ''}`;
-    return { name: 'encoders', ok: found.length > 0, required: false, detail, data: { found, missing } };
+    // Listed by ffmpeg, but VAAPI needs the GPU's render node to run at all.
+    const noDevice = existsSync(VAAPI_DEVICE) ? [] : found.filter(isVaapi);
+    const notes = [
+      ...(missing.length > 0 ? [`not in this ffmpeg: ${missing.join(', ')}`] : []),
+      ...(noDevice.length > 0 ? [`${noDevice.join(', ')}: no VAAPI render node ${VAAPI_DEVICE}`] : []),
+    ];
+    const detail = `${found.join(', ') || 'none'}${notes.length > 0 ? ` (${notes.join('; ')})` : ''}`;
+    return { name: 'encoders', ok: found.length > 0, required: false, detail, data: { found, missing, noDevice } };
   } catch (error) {
     return { name: 'encoders', ok: false, required: false, detail: oneLine(error) };
   }

@@ -5,6 +5,7 @@ import { askSessionHost, type Check } from '../../src/cli/doctor.js';
 import { hostEntry, tsNodeArgs } from '../../src/services/paths.js';
 import { scratchDir } from '../helpers/app.js';
 import { cli } from '../helpers/cli.js';
+import { VAAPI_DEVICE } from '../../src/services/ffmpeg/encoders.js';
 
 describe('doctor', () => {
   it('a temp dir that cannot be written is ✗ and exit 1, and the other checks still run', async () => {
@@ -38,6 +39,11 @@ describe('doctor', () => {
     expect(byName.get('cuda provider')?.required).toBe(false);
     // ×4 model on an 8×8 input: the session really ran.
     expect(byName.get('onnxruntime')?.data).toMatchObject({ session: { provider: 'cpu', inputShape: [1, 3, 8, 8], outputShape: [1, 3, 32, 32] } });
+    // The encoders this ffmpeg has, and those that cannot run here for want of their device.
+    const encoders = byName.get('encoders')?.data as { found: string[]; noDevice: string[] };
+    expect(encoders.found).toContain('libx264');
+    expect(encoders.noDevice).toEqual(existsSync(VAAPI_DEVICE) ? [] : encoders.found.filter((name) => name.endsWith('_vaapi')));
+    if (encoders.noDevice.length > 0) expect(byName.get('encoders')?.detail).toContain(`${encoders.noDevice.join(', ')}: no VAAPI render node ${VAAPI_DEVICE}`);
     expect(byName.get('temp dir')?.data).toMatchObject({ path: root, leftovers: [] });
     expect(byName.get('temp dir')?.data?.freeBytes).toBeGreaterThan(0);
     expect(existsSync(root)).toBe(true);
