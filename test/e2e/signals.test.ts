@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { scratchDir } from '../helpers/app.js';
 import { cli, jsonEvents, type CliRun } from '../helpers/cli.js';
-import { jobDirs, markedProcesses, partialFiles, waitUntil } from '../helpers/invariants.js';
+import { describeProcess, jobDirs, markedProcesses, partialFiles, waitUntil } from '../helpers/invariants.js';
 import { makeClip } from '../helpers/media.js';
 import { nearestModel, slowModel } from '../helpers/models.js';
 
@@ -69,7 +69,7 @@ describe('signals in `upframe run`', () => {
     run.child.kill('SIGKILL');
     await run.result;
     const gone = await waitUntil(() => markedProcesses(run.marker).length === 0, 1000);
-    expect(markedProcesses(run.marker)).toEqual([]);
+    expect(markedProcesses(run.marker).map(describeProcess)).toEqual([]);
     expect(gone).toBe(true);
     expect(existsSync(output)).toBe(false);
 

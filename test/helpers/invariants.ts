@@ -24,6 +24,17 @@ export function markedProcesses(marker: string): number[] {
   return found;
 }
 
+/** A process as a failing check names it: its pid, state and command line (so a leftover says what it is). */
+export function describeProcess(pid: number): string {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return `${pid} ${state} ${readFileSync(`/proc/${pid}/cmdline`, 'latin1').replace(/\0/g, ' ').trim()}`;
+  } catch {
+    return `${pid} (gone)`;
+  }
+}
+
 export function jobDirs(tempRoot: string): string[] {
   return existsSync(tempRoot) ? readdirSync(tempRoot).filter((e) => e.startsWith('job-')) : [];
 }
