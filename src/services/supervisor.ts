@@ -44,13 +44,22 @@ export function runMarker(): string {
 }
 
 /**
+ * Between the fork and setpriv's `prctl` the child has no death signal yet: an orchestrator killed in
+ * that window (a SIGKILL just after a spawn) would leave it running, reparented, maybe blocked for good
+ * on a FIFO nobody opens. So the death signal is set first, then a shell checks that its parent is
+ * still this process before it becomes the command: dead before the check, it exits; dead after, the
+ * signal kills it.
+ */
+const PARENT_CHECK = '[ "$PPID" = "$0" ] || exit 1; exec "$@"';
+
+/**
  * Spawns a child in its own process group, recorded under its owner actor. On Linux the child is
  * wrapped with `setpriv --pdeathsig KILL` so it dies with the orchestrator even on SIGKILL.
  */
 export function spawnOwned(request: SpawnRequest): OwnedProcess {
   installExitHook();
   const [command, args] = SETPRIV
-    ? [SETPRIV, ['--pdeathsig', 'KILL', '--', request.command, ...request.args]]
+    ? [SETPRIV, ['--pdeathsig', 'KILL', '--', '/bin/sh', '-c', PARENT_CHECK, String(process.pid), request.command, ...request.args]]
     : [request.command, [...request.args]];
   const child = spawn(command, args, {
     stdio: request.stdio ?? ['ignore', 'pipe', 'pipe'],
