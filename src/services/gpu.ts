@@ -199,10 +199,14 @@ export async function gpuInfo(run: ToolRunner = runOnOwn): Promise<GpuInfo | und
 export async function nvencThatOpen(run: ToolRunner, available: ReadonlySet<string> = availableEncoders()): Promise<string[]> {
   const opened: string[] = [];
   for (const name of Object.values(NVENC).filter((n) => available.has(n))) {
-    const args = ['-hide_banner', '-v', 'error', '-f', 'lavfi', '-i', 'color=c=black:s=256x256:r=1', '-frames:v', '1', '-c:v', name, '-f', 'null', '-'];
-    if ((await run(ffmpegBinaries().ffmpeg, args)) !== undefined) opened.push(name);
+    if ((await run(ffmpegBinaries().ffmpeg, encoderOpenArgs(name))) !== undefined) opened.push(name);
   }
   return opened;
+}
+
+/** ffmpeg's arguments that open `encoder` on one black frame and discard it. */
+export function encoderOpenArgs(encoder: string): string[] {
+  return ['-hide_banner', '-v', 'error', '-f', 'lavfi', '-i', 'color=c=black:s=256x256:r=1', '-frames:v', '1', '-c:v', encoder, '-f', 'null', '-'];
 }
 
 const firstWords = (text: string): string => text.replace(/\s+/g, ' ').slice(0, 200);

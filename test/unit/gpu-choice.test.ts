@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import onnxProto from 'onnx-proto';
 import { convertToFp16, fp16Psnr, halfToFloat, toHalf } from '../../scripts/convert-fp16.js';
 import { startRequest } from '../../src/cli/options.js';
-import { nvencThatOpen, ownedTool, precisionPlan, tileFor, type DeviceChoice } from '../../src/services/gpu.js';
+import { encoderOpenArgs, nvencThatOpen, ownedTool, precisionPlan, tileFor, type DeviceChoice } from '../../src/services/gpu.js';
 import { ffmpegBinaries } from '../../src/services/ffmpeg/resolve.js';
 import { runMarker, spawnOwned } from '../../src/services/supervisor.js';
 import { markedProcesses } from '../helpers/invariants.js';
@@ -115,8 +115,7 @@ describe('tools a job asks about the GPU (nvidia-smi) run as processes the job o
     // Only the NVENC encoders ffmpeg lists are tried, each with one frame.
     expect(tried).toEqual(['h264_nvenc', 'av1_nvenc']);
     // The same open of a software encoder succeeds: a failure above is the encoder's, not the command's.
-    const args = ['-hide_banner', '-v', 'error', '-f', 'lavfi', '-i', 'color=c=black:s=256x256:r=1', '-frames:v', '1', '-c:v', 'libx264', '-f', 'null', '-'];
-    expect(await run(ffmpegBinaries().ffmpeg, args)).toBe('');
+    expect(await run(ffmpegBinaries().ffmpeg, encoderOpenArgs('libx264'))).toBe('');
   });
 
   it('gives the tool’s output, and nothing when it fails or is missing', async () => {
