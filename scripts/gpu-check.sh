@@ -62,8 +62,13 @@ fi
 
 # NVIDIA's Vulkan driver lives in libGLX_nvidia.so.0; containers given only the compute capability
 # may lack its manifest (or the library: then WebGPU cannot run, and the check says so).
+# Some images mount the driver, its manifest included, under /usr/local/nvidia.
+MOUNTED_ICD=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
 if [ -z "${VK_ICD_FILENAMES:-}${VK_DRIVER_FILES:-}" ] && ! ls /usr/share/vulkan/icd.d/*nvidia* /etc/vulkan/icd.d/*nvidia* >/dev/null 2>&1; then
-  if ldconfig -p 2>/dev/null | grep 'libGLX_nvidia\.so\.0 ' >/dev/null; then
+  if [ -f "$MOUNTED_ICD" ]; then
+    export VK_DRIVER_FILES=$MOUNTED_ICD
+    echo "NVIDIA Vulkan manifest from the driver's mount: $VK_DRIVER_FILES"
+  elif ldconfig -p 2>/dev/null | grep 'libGLX_nvidia\.so\.0 ' >/dev/null; then
     printf '{"file_format_version": "1.0.0", "ICD": {"library_path": "libGLX_nvidia.so.0", "api_version": "1.3.0"}}\n' >"$OUTDIR/nvidia_icd.json"
     export VK_ICD_FILENAMES=$OUTDIR/nvidia_icd.json
     echo "no NVIDIA Vulkan manifest installed: using $VK_ICD_FILENAMES"
@@ -76,6 +81,6 @@ export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-$(mktemp -d)}
 { nvidia-smi || true; } >"$OUTDIR/nvidia-smi.txt" 2>&1
 "$NODE" --version >"$OUTDIR/node-version.txt"
 echo "setup done in $(($(date +%s) - started)) s; node $("$NODE" --version)"
-# The whole call must stay under 8 minutes: the check gets what is left of 7.
-timeout --signal=KILL $((420 - ($(date +%s) - started))) "$NODE" --import tsx scripts/gpu/check.ts "$OUTDIR" "$@"
+# The whole call must stay under 8 minutes: the check gets what is left of 7 (GPU_CHECK_SECONDS, from the start).
+timeout --signal=KILL $((${GPU_CHECK_SECONDS:-420} - ($(date +%s) - started))) "$NODE" --import tsx scripts/gpu/check.ts "$OUTDIR" "$@"
 echo "done in $(($(date +%s) - started)) s: $OUTDIR/gpu-check.json"

@@ -1,5 +1,4 @@
 import { existsSync, mkdtempSync } from 'node:fs';
-import { expect } from 'vitest';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createActor, type Actor } from 'xstate';
@@ -10,6 +9,9 @@ import type { BatchOutput, JobOptions } from '../../src/domain.js';
 import { leaseHolders } from '../../src/services/gpu.js';
 import { runMarker } from '../../src/services/supervisor.js';
 import { jobDirs, markedProcesses, partialFiles } from './invariants.js';
+
+/** vitest is a devDependency: the bench imports these helpers on a GPU machine that carries only the runtime's modules. */
+const vitest = () => import('vitest');
 
 export type AppActor = Actor<typeof liveAppMachine>;
 
@@ -102,6 +104,7 @@ export async function cancelAndExpectClean(run: Run, tempRoot: string, output: s
   const sentAt = run.cancel();
   const result = await run.ended;
   const latency = performance.now() - sentAt;
+  const { expect } = await vitest();
   expect(result.items[0].status).toBe('cancelled');
   expect(result.cancelled).toBe(true);
   expect(invariantViolations(run.actor, tempRoot, [output])).toEqual([]);
@@ -114,6 +117,7 @@ export async function cancelAndExpectClean(run: Run, tempRoot: string, output: s
 export async function runDone(input: string, output: string, tempRoot: string, jobOptions: JobOptions): Promise<readonly string[]> {
   const current = startRun([{ input, output }], jobOptions);
   const result = await current.ended;
+  const { expect } = await vitest();
   expect(result.items[0].status).toBe('done');
   expect(invariantViolations(current.actor, tempRoot, [output])).toEqual([]);
   const notices = current.actor.getSnapshot().context.items[0].notices ?? [];
