@@ -2,6 +2,7 @@ import * as ort from 'onnxruntime-node';
 import type { Device } from '../domain.js';
 import { UserError } from '../services/errors.js';
 import { cudaInstallCommand } from '../services/gpu.js';
+import { adaptSpinning, BusyMeter } from './spinning.js';
 
 /** Where a session runs: onnxruntime's execution provider. */
 export type Provider = 'cpu' | 'webgpu' | 'cuda';
@@ -12,12 +13,13 @@ export interface ModelSource {
   readonly bytes?: Uint8Array;
 }
 
-async function createSession(model: ModelSource, provider: Provider, threads?: number): Promise<ort.InferenceSession> {
+async function createSession(model: ModelSource, provider: Provider, threads?: number, spinning = true): Promise<ort.InferenceSession> {
   const options: ort.InferenceSession.SessionOptions = {
     executionProviders: [provider],
     graphOptimizationLevel: 'all',
     // The CPU's threads; a GPU provider's host thread only feeds the device.
     ...(threads && provider === 'cpu' ? { intraOpNumThreads: threads } : {}),
+    ...(spinning ? {} : { extra: { session: { intra_op: { allow_spinning: '0' } } } }),
   };
   return model.bytes ? ort.InferenceSession.create(model.bytes, options) : ort.InferenceSession.create(model.path, options);
 }
@@ -64,9 +66,14 @@ export async function openSession(
   return { session: await loadOnCpu(model, threads), provider: 'cpu' };
 }
 
+/** Every CPU session of this host process: they share its time, so they decide on spinning together. */
+const hostMeter = new BusyMeter();
+
 async function loadOnCpu(model: ModelSource, threads?: number): Promise<ort.InferenceSession> {
   try {
-    return await createSession(model, 'cpu', threads);
+    const session = await createSession(model, 'cpu', threads);
+    // One thread has no pool to spin.
+    return threads === 1 ? session : adaptSpinning(session, () => createSession(model, 'cpu', threads, false), hostMeter).session;
   } catch (cause) {
     throw new UserError('not a valid ONNX model', { kind: 'input', file: model.path, tryMessage: 'pass a .onnx file exported for inference', cause });
   }

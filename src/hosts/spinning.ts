@@ -1,0 +1,127 @@
+import type * as ort from 'onnxruntime-node';
+
+/**
+ * onnxruntime's CPU threads spin while they wait for work (the session option `allow_spinning`).
+ * That buys a compute-bound host a few percent (x4v3: 6 % on 2 cores), but a host that mostly waits
+ * on its pipes spins for nothing and takes the cores its encoder needs: on 16 cores a trivial
+ * model's host burned 28 CPU-seconds instead of 1.8 for 48 frames, and a 480-frame run took 8.1 s
+ * instead of 4.6. So a host starts spinning, measures the share of its time spent inside
+ * `session.run`, and below {@link SPIN_SHARE} reopens its CPU sessions without spinning, once.
+ */
+export const SPIN_SHARE = 0.75;
+/** Runs not measured: the model's first runs (a shape probe, the first frame) pay its warm-up. */
+export const WARMUP_RUNS = 2;
+/** The measurement ends after this many runs and at least this long. */
+export const MEASURED_RUNS = 8;
+export const MEASURED_MS = 500;
+
+/** How much of the process's time some session run is in flight, from the first measured run on. */
+export class BusyMeter {
+  private runs = 0;
+  private inFlight = 0;
+  private from: number | undefined;
+  private busyMs = 0;
+  private busySince = 0;
+
+  constructor(private readonly now: () => number = () => performance.now()) {}
+
+  begin(): void {
+    this.runs++;
+    if (this.runs <= WARMUP_RUNS) return;
+    const at = this.now();
+    this.from ??= at;
+    if (this.inFlight++ === 0) this.busySince = at;
+  }
+
+  end(): void {
+    if (this.from === undefined || this.inFlight === 0) return;
+    if (--this.inFlight === 0) this.busyMs += this.now() - this.busySince;
+  }
+
+  /** The busy share, once {@link MEASURED_RUNS} runs over {@link MEASURED_MS} are measured; else undefined. */
+  share(): number | undefined {
+    if (this.from === undefined || this.runs - WARMUP_RUNS < MEASURED_RUNS) return undefined;
+    const at = this.now();
+    const wallMs = at - this.from;
+    if (wallMs < MEASURED_MS) return undefined;
+    return (this.busyMs + (this.inFlight > 0 ? at - this.busySince : 0)) / wallMs;
+  }
+}
+
+/** undefined while measuring; then whether the host is busy enough for spinning to pay. */
+export function spinningPays(meter: BusyMeter): boolean | undefined {
+  const share = meter.share();
+  return share === undefined ? undefined : share >= SPIN_SHARE;
+}
+
+interface Live {
+  readonly session: ort.InferenceSession;
+  inFlight: number;
+  retired: boolean;
+  released?: Promise<void>;
+}
+
+export interface AdaptiveSession {
+  /** Stands in for the session everywhere; its runs go to whichever session is current. */
+  readonly session: ort.InferenceSession;
+  /** Whether the current session's threads spin. */
+  spinning(): boolean;
+}
+
+/**
+ * Wraps a spinning CPU session: its runs are metered, and once {@link spinningPays} says no, `reopen`
+ * makes the same session without spinning in the background; runs go on meanwhile, and the first
+ * session is released after its last run. If reopening fails the first session stays.
+ */
+export function adaptSpinning(first: ort.InferenceSession, reopen: () => Promise<ort.InferenceSession>, meter: BusyMeter): AdaptiveSession {
+  let live: Live = { session: first, inFlight: 0, retired: false };
+  let measuring = true;
+  let reopening: Promise<void> | undefined;
+  const settle = (l: Live): Promise<void> | undefined => {
+    if (l.retired && l.inFlight === 0) l.released ??= l.session.release();
+    return l.released;
+  };
+  const swap = async () => {
+    try {
+      const quiet = await reopen();
+      const old = live;
+      live = { session: quiet, inFlight: 0, retired: false };
+      old.retired = true;
+      void settle(old);
+    } catch {
+      // The spinning session still works: keep it.
+    }
+  };
+  // Whichever overload the caller used, its arguments go on as they came.
+  const run = async (...args: unknown[]): Promise<ort.InferenceSession.ReturnType> => {
+    if (measuring) {
+      const pays = spinningPays(meter);
+      if (pays !== undefined) measuring = false;
+      if (pays === false) reopening = swap();
+    }
+    const l = live;
+    l.inFlight++;
+    meter.begin();
+    try {
+      return await (l.session.run as (...a: unknown[]) => Promise<ort.InferenceSession.ReturnType>).apply(l.session, args);
+    } finally {
+      meter.end();
+      l.inFlight--;
+      void settle(l);
+    }
+  };
+  const release = async () => {
+    await reopening;
+    live.retired = true;
+    await settle(live);
+  };
+  const session = new Proxy(first, {
+    get(_target, prop) {
+      if (prop === 'run') return run;
+      if (prop === 'release') return release;
+      const value = Reflect.get(live.session, prop) as unknown;
+      return typeof value === 'function' ? value.bind(live.session) : value;
+    },
+  });
+  return { session, spinning: () => live.session === first };
+}
