@@ -57,7 +57,7 @@ const tempRoot = join(dir, 'tmp');
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
 function options(extra: Partial<JobOptions> = {}): JobOptions {
-  return { device: 'cpu', overwrite: true, tempRoot, ...extra };
+  return { device: 'cpu', overwrite: true, tempRoot, ...(args.has('threads') ? { threads: Number(args.get('threads')) } : {}), ...extra };
 }
 
 interface Timed {

@@ -36,6 +36,7 @@ function addRunOptions(command: Command): Command {
     .option('--overwrite', 'replace an existing output')
     .option('--fail-fast', 'stop a batch at its first failed item (running ones finish)')
     .option('--jobs <n>', 'items of a batch run at once (CPU cores shared between them; the GPU one at a time)')
+    .option('--threads <n>', "onnxruntime's CPU threads per model host (default: the cores, shared between --jobs)")
     .addOption(new Option('--mode <mode>', 'segments: fixed chunks, or windows with context').choices(['chunked', 'context']))
     .option('--chunk <n>', 'chunked mode: frames per segment (default: a scene, or the whole video)')
     .option('--window <n>', 'context mode: frames per window, context included')

@@ -74,6 +74,8 @@ export interface JobOptions {
   readonly minScene?: number;
   /** Items run at once in a batch (`--jobs N`). */
   readonly jobs?: number;
+  /** onnxruntime's CPU threads per host (`--threads N`); unset: the cores, shared among `--jobs`. */
+  readonly threads?: number;
   /** Stop the batch at the first failed item (the rest are skipped). */
   readonly failFast?: boolean;
   readonly device: Device;

@@ -110,6 +110,7 @@ function outputScale(requested: number | undefined, modelScale: number, model: s
 
 /** With --jobs N on the CPU, each job's hosts get 1/N of the cores (onnxruntime's default is all of them). */
 function threadsPerHost(options: JobOptions): number | undefined {
+  if (options.threads !== undefined) return options.threads;
   const jobs = options.jobs ?? 1;
   return jobs > 1 ? Math.max(1, Math.floor(availableParallelism() / jobs)) : undefined;
 }

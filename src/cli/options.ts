@@ -43,6 +43,7 @@ export interface RunFlags {
   readonly overlap?: string;
   readonly resume?: boolean;
   readonly jobs?: string;
+  readonly threads?: string;
   /** `--queue redis://…`: the batch goes to a queue (src/queue), loaded only then. */
   readonly queue?: string;
   /** Self-ensemble of 8 (`--ensemble 8`). */
@@ -167,6 +168,7 @@ export function jobOptions(flags: RunFlags): JobOptions {
     overlap: integer('--overlap', flags.overlap, { min: 0, max: 1_000_000, example: 4 }),
     resume: flags.resume ?? false,
     jobs: integer('--jobs', flags.jobs, { min: 1, max: 64, example: 2 }),
+    threads: integer('--threads', flags.threads, { min: 1, max: 1024, example: 4 }),
     minScene: integer('--min-scene', flags.minScene, { min: 1, max: 1_000_000, example: 12 }),
     device: oneOf('--device', flags.device, DEVICES) ?? 'auto',
     precision: oneOf('--precision', flags.precision, PRECISIONS),
