@@ -49,15 +49,19 @@ if [ ! -x node_modules/@ffmpeg-installer/linux-x64/ffmpeg ] || [ ! -x node_modul
   fi
 fi
 
-# The Vulkan loader, from the carried package when the system has none.
-if ! ldconfig -p 2>/dev/null | grep 'libvulkan\.so\.1 ' >/dev/null; then
-  deb=$(ls "$RUNTIME"/libvulkan1_*.deb 2>/dev/null | head -1 || true)
-  if [ -n "$deb" ]; then
-    mkdir -p "$CACHE/vulkan"
-    deb=$(readlink -f "$deb")
-    if command -v dpkg-deb >/dev/null; then dpkg-deb -x "$deb" "$CACHE/vulkan"; else (cd "$CACHE/vulkan" && ar p "$deb" data.tar.xz | tar -xJ); fi
-    export LD_LIBRARY_PATH="$PWD/$CACHE/vulkan/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-  fi
+# The Vulkan loader and glvnd, from the carried packages, each where the system lacks its library.
+declare -A SONAME=([libvulkan1]=libvulkan.so.1 [libglvnd0]=libGLdispatch.so.0 [libglx0]=libGLX.so.0 [libgl1]=libGL.so.1 [libegl1]=libEGL.so.1)
+for package in "${!SONAME[@]}"; do
+  ldconfig -p 2>/dev/null | grep "${SONAME[$package]//./\\.} " >/dev/null && continue
+  deb=$(ls "$RUNTIME"/"${package}"_*.deb 2>/dev/null | head -1 || true)
+  [ -n "$deb" ] || continue
+  mkdir -p "$CACHE/gl"
+  deb=$(readlink -f "$deb")
+  if command -v dpkg-deb >/dev/null; then dpkg-deb -x "$deb" "$CACHE/gl"; else (cd "$CACHE/gl" && ar p "$deb" data.tar.xz | tar -xJ); fi
+  echo "carried $package (${SONAME[$package]})"
+done
+if [ -d "$CACHE/gl/usr/lib/x86_64-linux-gnu" ]; then
+  export LD_LIBRARY_PATH="$PWD/$CACHE/gl/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 fi
 
 # NVIDIA's Vulkan driver lives in libGLX_nvidia.so.0; containers given only the compute capability

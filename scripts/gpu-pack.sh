@@ -3,7 +3,7 @@
 # parts of under 60 MiB each (one call carries at most 64 MiB):
 #   node_modules/.cache/upframe-gpu/runtime.tar.xz  Node (this machine's, stripped), the runtime
 #       node_modules (onnxruntime-node's linux x64 libraries only; onnx-proto, which the hosts load),
-#       and the Vulkan loader package (apt-get download libvulkan1)
+#       and the Vulkan loader and glvnd packages (apt-get download)
 #   node_modules/.cache/upframe-gpu/ffmpeg.tar.xz   the npm-shipped static ffmpeg and ffprobe
 #       (needed only where the GPU machine has no ffmpeg on PATH)
 # The models travel with the repository. Usage: scripts/gpu-pack.sh [--runtime-only]
@@ -22,8 +22,11 @@ strip -o "$scratch/$OUT/runtime/node" "$node_bin" 2>/dev/null || cp "$node_bin" 
 chmod 755 "$scratch/$OUT/runtime/node"
 "$scratch/$OUT/runtime/node" --version >"$scratch/$OUT/runtime/node-version"
 
-# The Vulkan loader, for a machine whose image lacks it (the NVIDIA driver brings only the ICD).
-(cd "$scratch/$OUT/runtime" && apt-get download libvulkan1 >/dev/null 2>&1) || echo "gpu-pack: apt-get download libvulkan1 failed: the bundle relies on the GPU machine's loader" >&2
+# The Vulkan loader, and glvnd, for a machine whose image lacks them: the NVIDIA driver brings only its
+# ICD, libGLX_nvidia.so.0, which loads only beside glvnd (seen on an H200 machine: no adapter without it).
+GL_PACKAGES="libvulkan1 libglvnd0 libglx0 libgl1 libegl1"
+# shellcheck disable=SC2086
+(cd "$scratch/$OUT/runtime" && apt-get download $GL_PACKAGES >/dev/null 2>&1) || echo "gpu-pack: apt-get download $GL_PACKAGES failed: the bundle relies on the GPU machine's own" >&2
 
 # The runtime dependencies (npm's production tree) and onnx-proto (a devDependency the hosts import).
 modules=$( (npm ls --omit=dev --all --parseable 2>/dev/null; npm ls onnx-proto --parseable 2>/dev/null) | grep '/node_modules/' | sed "s|^$PWD/||" | sort -u)
