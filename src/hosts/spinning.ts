@@ -1,4 +1,3 @@
-import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 import type * as ort from 'onnxruntime-node';
 
 /**
@@ -6,8 +5,8 @@ import type * as ort from 'onnxruntime-node';
  * That buys a compute-bound host a few percent (x4v3: 6 % on 2 cores), but a host that mostly waits
  * on its pipes spins for nothing and takes the cores its encoder needs: on 16 cores a trivial
  * model's host burned 28 CPU-seconds instead of 1.8 for 48 frames, and a 480-frame run took 8.1 s
- * instead of 4.6. So a host starts spinning, measures how busy it is, and below {@link SPIN_SHARE}
- * reopens its CPU sessions without spinning, once.
+ * instead of 4.6. So a host starts spinning, measures the share of its time spent inside
+ * `session.run`, and below {@link SPIN_SHARE} reopens its CPU sessions without spinning, once.
  */
 export const SPIN_SHARE = 0.75;
 /** Runs not measured: the model's first runs (a shape probe, the first frame) pay its warm-up. */
@@ -16,33 +15,36 @@ export const WARMUP_RUNS = 2;
 export const MEASURED_RUNS = 8;
 export const MEASURED_MS = 500;
 
-/** `performance.eventLoopUtilization`: cumulative, or the change since `since`. */
-export type Utilization = (since?: EventLoopUtilization) => EventLoopUtilization;
-
-/**
- * How busy the host process is, from its first measured run on: the event loop's utilization.
- * `session.run` holds the host's one thread, so its runs count as busy, and so does the JavaScript
- * between them (tiles, self-ensemble's turns); waiting on a pipe or on IPC is idle.
- */
+/** How much of the process's time some session run is in flight, from the first measured run on. */
 export class BusyMeter {
   private runs = 0;
-  private from: { readonly at: number; readonly loop: EventLoopUtilization } | undefined;
+  private inFlight = 0;
+  private from: number | undefined;
+  private busyMs = 0;
+  private busySince = 0;
 
-  constructor(
-    private readonly now: () => number = () => performance.now(),
-    private readonly utilization: Utilization = (since) => performance.eventLoopUtilization(since),
-  ) {}
+  constructor(private readonly now: () => number = () => performance.now()) {}
 
-  /** Called as each run starts. */
   begin(): void {
     this.runs++;
-    if (this.runs === WARMUP_RUNS + 1) this.from = { at: this.now(), loop: this.utilization() };
+    if (this.runs <= WARMUP_RUNS) return;
+    const at = this.now();
+    this.from ??= at;
+    if (this.inFlight++ === 0) this.busySince = at;
+  }
+
+  end(): void {
+    if (this.from === undefined || this.inFlight === 0) return;
+    if (--this.inFlight === 0) this.busyMs += this.now() - this.busySince;
   }
 
   /** The busy share, once {@link MEASURED_RUNS} runs over {@link MEASURED_MS} are measured; else undefined. */
   share(): number | undefined {
-    if (this.from === undefined || this.runs - WARMUP_RUNS < MEASURED_RUNS || this.now() - this.from.at < MEASURED_MS) return undefined;
-    return this.utilization(this.from.loop).utilization;
+    if (this.from === undefined || this.runs - WARMUP_RUNS < MEASURED_RUNS) return undefined;
+    const at = this.now();
+    const wallMs = at - this.from;
+    if (wallMs < MEASURED_MS) return undefined;
+    return (this.busyMs + (this.inFlight > 0 ? at - this.busySince : 0)) / wallMs;
   }
 }
 
@@ -103,6 +105,7 @@ export function adaptSpinning(first: ort.InferenceSession, reopen: () => Promise
     try {
       return await (l.session.run as (...a: unknown[]) => Promise<ort.InferenceSession.ReturnType>).apply(l.session, args);
     } finally {
+      meter.end();
       l.inFlight--;
       void settle(l);
     }

@@ -1,28 +1,17 @@
-import type { EventLoopUtilization } from 'node:perf_hooks';
 import { describe, expect, it } from 'vitest';
 import { BusyMeter, MEASURED_MS, MEASURED_RUNS, SPIN_SHARE, spinningPays, WARMUP_RUNS } from '../../src/hosts/spinning.js';
 
-/**
- * A meter on a clock and an event loop the test moves: `run(busy, idle)` is one run, then `busy` ms
- * of the thread held (the run and the JavaScript around it), then `idle` ms of waiting.
- */
+/** A meter on a clock the test moves: `run(busy, idle)` is one run of `busy` ms, then `idle` ms of waiting. */
 function meter() {
   let now = 0;
-  let active = 0;
-  let idle = 0;
-  const loop = (since?: EventLoopUtilization): EventLoopUtilization => {
-    const a = active - (since?.active ?? 0);
-    const i = idle - (since?.idle ?? 0);
-    return { active: a, idle: i, utilization: a + i === 0 ? 0 : a / (a + i) };
-  };
-  const m = new BusyMeter(() => now, loop);
+  const m = new BusyMeter(() => now);
   const run = (busyMs: number, idleMs: number) => {
     m.begin();
-    now += busyMs + idleMs;
-    active += busyMs;
-    idle += idleMs;
+    now += busyMs;
+    m.end();
+    now += idleMs;
   };
-  return { m, run };
+  return { m, run, wait: (ms: number) => (now += ms) };
 }
 
 describe('BusyMeter and spinningPays', () => {
@@ -36,11 +25,11 @@ describe('BusyMeter and spinningPays', () => {
     expect(m.share()).toBeCloseTo(1);
     const short = meter();
     for (let i = 0; i < WARMUP_RUNS + MEASURED_RUNS; i++) short.run(1, 1);
-    expect(MEASURED_RUNS * 2 < MEASURED_MS).toBe(true);
+    expect((MEASURED_RUNS * 2) < MEASURED_MS).toBe(true);
     expect(short.m.share()).toBeUndefined();
   });
 
-  it('measures from the first run after the warm-up, however long the warm-up took', () => {
+  it('ignores the warm-up runs, however long they took', () => {
     const { m, run } = meter();
     run(5000, 0);
     run(5000, 0);
@@ -49,7 +38,25 @@ describe('BusyMeter and spinningPays', () => {
     expect(spinningPays(m)).toBe(false);
   });
 
-  it('keeps spinning for a host that is mostly busy, and stops it for one that mostly waits', () => {
+  it('counts overlapping runs once, and a run still in flight up to now', () => {
+    const { m, run, wait } = meter();
+    run(0, 0);
+    run(0, 0);
+    for (let i = 0; i < MEASURED_RUNS; i++) {
+      m.begin();
+      m.begin();
+      wait(90);
+      m.end();
+      m.end();
+      wait(10);
+    }
+    expect(m.share()).toBeCloseTo(720 / 800, 2);
+    m.begin();
+    wait(200);
+    expect(m.share()).toBeCloseTo((720 + 200) / 1000, 2);
+  });
+
+  it('keeps spinning for a host that is mostly inside its runs, and stops it for one that mostly waits', () => {
     const busy = meter();
     for (let i = 0; i < 30; i++) busy.run(90, 10);
     expect(spinningPays(busy.m)).toBe(true);
