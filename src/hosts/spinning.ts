@@ -7,6 +7,10 @@ import type * as ort from 'onnxruntime-node';
  * model's host burned 28 CPU-seconds instead of 1.8 for 48 frames, and a 480-frame run took 8.1 s
  * instead of 4.6. So a host starts spinning, measures the share of its time spent inside
  * `session.run`, and below {@link SPIN_SHARE} reopens its CPU sessions without spinning, once.
+ * Inside runs, not the thread's whole busy time (event-loop utilization): the pool's workers can only
+ * gain from spinning while a run is in flight; between runs, in the host's own JavaScript too, they
+ * only burn. Measured on 2 cores in the pipeline: the trivial ×4 model 0.56–0.61, x4v3 0.97; its
+ * event-loop utilization was 0.79–0.85 for the trivial model, too close to call.
  */
 export const SPIN_SHARE = 0.75;
 /** Runs not measured: the model's first runs (a shape probe, the first frame) pay its warm-up. */
