@@ -91,7 +91,8 @@ export function adaptSpinning(first: ort.InferenceSession, reopen: () => Promise
       const old = live;
       live = { session: quiet, inFlight: 0, retired: false };
       old.retired = true;
-      void settle(old);
+      // Handled here so that no failed release is left unheard; `release` still awaits it.
+      settle(old)?.catch(() => undefined);
     } catch {
       // The spinning session still works: keep it.
     }
@@ -111,7 +112,7 @@ export function adaptSpinning(first: ort.InferenceSession, reopen: () => Promise
     } finally {
       meter.end();
       l.inFlight--;
-      void settle(l);
+      settle(l)?.catch(() => undefined);
     }
   };
   const release = async () => {
