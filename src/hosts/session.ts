@@ -2,7 +2,7 @@ import * as ort from 'onnxruntime-node';
 import type { Device } from '../domain.js';
 import { UserError } from '../services/errors.js';
 import { cudaInstallCommand } from '../services/gpu.js';
-import { adaptSpinning, BusyMeter } from './spinning.js';
+import { adaptSpinning, BusyMeter, NO_SPINNING } from './spinning.js';
 
 /** Where a session runs: onnxruntime's execution provider. */
 export type Provider = 'cpu' | 'webgpu' | 'cuda';
@@ -19,7 +19,7 @@ async function createSession(model: ModelSource, provider: Provider, threads?: n
     graphOptimizationLevel: 'all',
     // The CPU's threads; a GPU provider's host thread only feeds the device.
     ...(threads && provider === 'cpu' ? { intraOpNumThreads: threads } : {}),
-    ...(spinning ? {} : { extra: { session: { intra_op: { allow_spinning: '0' } } } }),
+    ...(spinning ? {} : NO_SPINNING),
   };
   return model.bytes ? ort.InferenceSession.create(model.bytes, options) : ort.InferenceSession.create(model.path, options);
 }

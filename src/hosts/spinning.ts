@@ -13,6 +13,8 @@ import type * as ort from 'onnxruntime-node';
  * event-loop utilization was 0.79–0.85 for the trivial model, too close to call.
  */
 export const SPIN_SHARE = 0.75;
+/** The session options of a quiet session: its pool's workers sleep while they wait. */
+export const NO_SPINNING: ort.InferenceSession.SessionOptions = { extra: { session: { intra_op: { allow_spinning: '0' } } } };
 /** Runs not measured: the model's first runs (a shape probe, the first frame) pay its warm-up. */
 export const WARMUP_RUNS = 2;
 /** The measurement ends after this many runs and at least this long. */

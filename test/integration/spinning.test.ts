@@ -5,13 +5,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as ort from 'onnxruntime-node';
 import { afterAll, describe, expect, it } from 'vitest';
-import { adaptSpinning, BusyMeter } from '../../src/hosts/spinning.js';
+import { adaptSpinning, BusyMeter, NO_SPINNING } from '../../src/hosts/spinning.js';
 import { scratchDir } from '../helpers/app.js';
 import { nearestModel, slowModel } from '../helpers/models.js';
 
 const dir = scratchDir('upframe-spinning-');
 const open = (path: string, spinning: boolean) =>
-  ort.InferenceSession.create(path, { executionProviders: ['cpu'], intraOpNumThreads: 2, ...(spinning ? {} : { extra: { session: { intra_op: { allow_spinning: '0' } } } }) });
+  ort.InferenceSession.create(path, { executionProviders: ['cpu'], intraOpNumThreads: 2, ...(spinning ? {} : NO_SPINNING) });
 
 function frame(width: number, height: number, seed: number): ort.Tensor {
   const data = Float32Array.from({ length: 3 * width * height }, (_, i) => ((i * 7 + seed * 13) % 256) / 255);
