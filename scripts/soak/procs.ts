@@ -39,10 +39,10 @@ export function roleOf(argv: readonly string[]): { role: SeenRole; preExec: bool
     return { role: 'other', preExec };
   }
   if (program.startsWith('esbuild') || /\/esbuild\b/.test(args[0])) return { role: 'esbuild', preExec };
-  if (/hosts\/upscale\.ts\b/.test(rest)) return { role: 'upscale-host', preExec };
-  if (/hosts\/interpolate\.ts\b/.test(rest)) return { role: 'interpolate-host', preExec };
-  if (/hosts\/face\.ts\b/.test(rest)) return { role: 'face-host', preExec };
-  if (/hosts\/device-check\.ts\b/.test(rest)) return { role: 'device-check', preExec };
+  if (/hosts\/upscale\.(ts|mjs)\b/.test(rest)) return { role: 'upscale-host', preExec };
+  if (/hosts\/interpolate\.(ts|mjs)\b/.test(rest)) return { role: 'interpolate-host', preExec };
+  if (/hosts\/face\.(ts|mjs)\b/.test(rest)) return { role: 'face-host', preExec };
+  if (/hosts\/device-check\.(ts|mjs)\b/.test(rest)) return { role: 'device-check', preExec };
   if (/\bbin\/upframe\.js\b|\bsrc\/cli\.ts\b/.test(rest)) return { role: 'cli', preExec };
   return { role: 'other', preExec };
 }

@@ -3,7 +3,7 @@ import { DEFAULT_SCENE_THRESHOLD, type HostStep, type JobOptions, type ProbeResu
 import type { FaceHostConfig, HostMessage, InterpolateHostConfig, SegmentMessage, UpscaleHostConfig } from '../hosts/protocol.js';
 import { UserError } from '../services/errors.js';
 import { hostDevice, modelFileFor, tileFor } from '../services/gpu.js';
-import { hostEntry, tsNodeArgs } from '../services/paths.js';
+import { hostArgs } from '../services/paths.js';
 import type { Segment } from '../services/segments.js';
 import { collectText, lastLine, oneLine } from '../services/streams.js';
 import type { OwnedProcess } from '../services/supervisor.js';
@@ -59,7 +59,7 @@ function hostFailure(step: HostStep, message: HostError | undefined, stderr: str
 function startHost(scope: WorkScope, step: HostStep, config: object): Host {
   const owned = scope.spawn({
     command: process.execPath,
-    args: [...tsNodeArgs(hostEntry(step)), JSON.stringify(config)],
+    args: [...hostArgs(step), JSON.stringify(config)],
     role: `${step}-host`,
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
   });

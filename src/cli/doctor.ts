@@ -10,7 +10,7 @@ import { childDeviceCheck, cudaInstallCommand, cudaProviderInstalled, gpuInfo } 
 import { likelyAdapter, vulkanMissing, vulkanView } from '../services/vulkan.js';
 import { DEFAULT_MODEL, resolveModel, verifyModels } from '../services/models.js';
 import { verifyStore } from '../services/model-store.js';
-import { hostEntry, tsNodeArgs } from '../services/paths.js';
+import { hostArgs } from '../services/paths.js';
 import { lastLine } from '../services/streams.js';
 import { listTempRoot, resolveTempRoot } from '../services/workdir.js';
 
@@ -100,7 +100,7 @@ async function onnxChecks(): Promise<Check[]> {
   } catch (error) {
     return [{ name: 'onnxruntime', ok: false, required: true, detail: `no model to check with: ${oneLine(error)}` }];
   }
-  const answer = await askSessionHost([...tsNodeArgs(hostEntry('check-session')), modelPath, ...(cudaInstalled ? ['--cuda'] : [])]);
+  const answer = await askSessionHost([...hostArgs('check-session'), modelPath, ...(cudaInstalled ? ['--cuda'] : [])]);
   const onnx: Check =
     'failure' in answer
       ? { name: 'onnxruntime', ok: false, required: true, detail: `no session on ${DEFAULT_MODEL}: ${answer.failure}` }

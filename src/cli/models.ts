@@ -5,7 +5,7 @@ import type { FaceCheckResult } from '../hosts/face-check.js';
 import { UserError } from '../services/errors.js';
 import { addToStore, checkImport, defaultModelName, modelStoreDir, storedModels, verifyStore } from '../services/model-store.js';
 import { loadManifest, verifyModels } from '../services/models.js';
-import { hostEntry, tsNodeArgs } from '../services/paths.js';
+import { hostArgs } from '../services/paths.js';
 
 export function modelsList(): number {
   for (const m of loadManifest().models) {
@@ -42,7 +42,7 @@ function looksLikeOnnx(file: string): boolean {
 
 /** Loads the model in a child process, as its kind, and says what it found. */
 function loadCheck(kind: (typeof KINDS)[number], file: string): Extract<FaceCheckResult, { ok: true }> {
-  const run = spawnSync(process.execPath, [...tsNodeArgs(hostEntry('face-check')), kind, file], { encoding: 'utf8', timeout: CHECK_TIMEOUT_MS, killSignal: 'SIGKILL', stdio: ['ignore', 'pipe', 'pipe'] });
+  const run = spawnSync(process.execPath, [...hostArgs('face-check'), kind, file], { encoding: 'utf8', timeout: CHECK_TIMEOUT_MS, killSignal: 'SIGKILL', stdio: ['ignore', 'pipe', 'pipe'] });
   const line = run.stdout?.split('\n').find((l) => l.startsWith('{'));
   let result: FaceCheckResult | undefined;
   try {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { JobOptions, StartRequest } from '../domain.js';
 import { UserError, formatUserError } from '../services/errors.js';
 import { latestPanePair } from '../services/previews.js';
-import type { FormValues } from '../tui/form.js';
+import type { FormValues } from '../tui/form-fields.js';
 import type { PreviewSource } from '../tui/PreviewPane.js';
 import { fitSize } from '../tui/picture.js';
 import { formRequest, newRunId } from './options.js';

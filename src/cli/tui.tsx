@@ -4,7 +4,7 @@ import type { liveAppMachine } from '../app.js';
 import type { JobOptions, StartRequest } from '../domain.js';
 import { UserError, formatUserError } from '../services/errors.js';
 import { App } from '../tui/App.js';
-import type { FormValues } from '../tui/form.js';
+import type { FormValues } from '../tui/form-fields.js';
 import { createLogStore } from '../tui/log-store.js';
 import { formRequest, jobOptions } from './options.js';
 import { exitCodeOf, sessionExitCode } from './outcome.js';

@@ -7,7 +7,7 @@ import type { Device, TileSpec } from '../domain.js';
 import { UserError } from './errors.js';
 import { availableEncoders, NVENC } from './ffmpeg/encoders.js';
 import { ffmpegBinaries } from './ffmpeg/resolve.js';
-import { PACKAGE_ROOT, tsNodeArgs } from './paths.js';
+import { hostArgs } from './paths.js';
 import { collectText, lastLine } from './streams.js';
 import type { OwnedProcess, SpawnRequest } from './supervisor.js';
 import { likelyAdapter, vulkanMissing, vulkanView, type VulkanView } from './vulkan.js';
@@ -319,7 +319,7 @@ export function hostDevice(requested: Device): Device {
 
 /** Node arguments that run the device-check host for `providers`. */
 export function deviceCheckArgs(providers: readonly ('cuda' | 'webgpu')[]): string[] {
-  return [...tsNodeArgs(join(PACKAGE_ROOT, 'src', 'hosts', 'device-check.ts')), ...providers];
+  return [...hostArgs('device-check'), ...providers];
 }
 
 /** The device-check host's answer, or a runtime error saying how it ended. */

@@ -1,20 +1,46 @@
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { compiled } from '../../bin/compile.js';
 
-export const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+/** The folder of upframe's package.json: found by walking up, as this module may run from a build. */
+function packageRoot(from: string): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    const manifest = join(dir, 'package.json');
+    if (existsSync(manifest) && (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string }).name === 'upframe') return dir;
+    if (dirname(dir) === dir) throw new Error(`upframe's package.json not found above ${from}`);
+  }
+}
+
+export const PACKAGE_ROOT = packageRoot(dirname(fileURLToPath(import.meta.url)));
 export const MODELS_DIR = join(PACKAGE_ROOT, 'models');
 
 const require = createRequire(import.meta.url);
-// An absolute URL: `--import tsx` alone would resolve from the user's working directory.
-const TSX_LOADER = pathToFileURL(require.resolve('tsx')).href;
 
-/** A process of its own that may load onnxruntime (the orchestrator never does). */
-export function hostEntry(name: 'upscale' | 'interpolate' | 'face' | 'check-session' | 'face-check'): string {
+export type HostName = 'upscale' | 'interpolate' | 'face' | 'check-session' | 'face-check' | 'device-check';
+
+/** A process of its own that may load onnxruntime (the orchestrator never does): its source. */
+export function hostEntry(name: HostName): string {
   return join(PACKAGE_ROOT, 'src', 'hosts', `${name}.ts`);
 }
 
-/** Node arguments that run a TypeScript entry point of this package. */
+/** Node arguments that run a TypeScript entry point of this package through tsx. */
 export function tsNodeArgs(entry: string): string[] {
-  return ['--import', TSX_LOADER, entry];
+  // An absolute URL: `--import tsx` alone would resolve from the user's working directory.
+  return ['--import', pathToFileURL(require.resolve('tsx')).href, entry];
+}
+
+let build: string | undefined | null = null;
+
+/** The build this process runs from (set by bin/upframe.js), else the current one, built if need be. */
+function currentBuild(): string | undefined {
+  build ??= (globalThis as { upframeBuild?: string }).upframeBuild ?? compiled(PACKAGE_ROOT) ?? undefined;
+  return build;
+}
+
+/** Node arguments that start a host: its built module, or its source under tsx where there is no build. */
+export function hostArgs(name: HostName): string[] {
+  const dir = currentBuild();
+  return dir ? [join(dir, 'hosts', `${name}.mjs`)] : tsNodeArgs(hostEntry(name));
 }

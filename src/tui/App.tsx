@@ -13,7 +13,7 @@ import { Outcome } from './Outcome.js';
 import { PreviewPane, type PanePair, type PreviewSource } from './PreviewPane.js';
 import type { Picture } from './picture.js';
 import { Statechart } from './Statechart.js';
-import { cycleChoice, clearField, deleteBack, focusKindAt, moveFocus, typeInto, type FormValues } from './form.js';
+import { cycleChoice, clearField, deleteBack, focusKindAt, moveFocus, typeInto, type FormValues } from './form-fields.js';
 import { statePath } from './format.js';
 import { commandFor, keyHints, type KeyCommand, type KeyMode, type Panel } from './keys.js';
 import type { LogStore } from './log-store.js';

@@ -1,5 +1,5 @@
 import { Box, Text } from 'ink';
-import { FIELDS, focusKindAt, type FormValues } from './form.js';
+import { FIELDS, focusKindAt, type FormValues } from './form-fields.js';
 
 export interface FormProps {
   readonly values: FormValues;

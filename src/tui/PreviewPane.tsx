@@ -1,7 +1,7 @@
 import { useMemo } from 'react';
 import { Box, Text } from 'ink';
 import type { StartRequest } from '../domain.js';
-import type { FormValues } from './form.js';
+import type { FormValues } from './form-fields.js';
 import { fitSize, halfBlockRows, resample, type Picture } from './picture.js';
 
 /** The newest picture pair of a running job: an output frame and the source frame it comes from. */

@@ -1,5 +1,5 @@
 import type { Key } from 'ink';
-import type { FocusKind } from './form.js';
+import type { FocusKind } from './form-fields.js';
 import type { KeyHint } from './KeyBar.js';
 
 /** What the app is doing, as far as keys are concerned. */

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { askSessionHost, type Check } from '../../src/cli/doctor.js';
-import { hostEntry, tsNodeArgs } from '../../src/services/paths.js';
+import { hostArgs } from '../../src/services/paths.js';
 import { scratchDir } from '../helpers/app.js';
 import { cli } from '../helpers/cli.js';
 import { VAAPI_DEVICE } from '../../src/services/ffmpeg/encoders.js';
@@ -65,7 +65,7 @@ describe('doctor', () => {
 
     expect(await askSessionHost(['-e', 'console.error("boom"); process.exit(3)'])).toEqual({ failure: 'the check host stopped (exit code 3): boom' });
 
-    const missing = await askSessionHost([...tsNodeArgs(hostEntry('check-session')), '/nonexistent/model.onnx']);
+    const missing = await askSessionHost([...hostArgs('check-session'), '/nonexistent/model.onnx']);
     expect(missing).toMatchObject({ failure: expect.stringMatching(/^Load model from \/nonexistent\/model\.onnx failed/) });
     expect('failure' in missing && missing.failure).not.toContain('\n');
   });

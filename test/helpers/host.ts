@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import type { HostMessage, UpscaleHostConfig } from '../../src/hosts/protocol.js';
-import { hostEntry, tsNodeArgs } from '../../src/services/paths.js';
+import { hostArgs } from '../../src/services/paths.js';
 
 export interface HostRun {
   readonly code: number | null;
@@ -12,7 +12,7 @@ export interface HostRun {
 
 /** The real upscale host as a child process: `frames` in on stdin, its frames and IPC messages out. */
 export function runUpscaleHost(config: UpscaleHostConfig, frames: readonly Uint8Array[]): Promise<HostRun> {
-  const child = spawn(process.execPath, [...tsNodeArgs(hostEntry('upscale')), JSON.stringify(config)], { stdio: ['pipe', 'pipe', 'pipe', 'ipc'] });
+  const child = spawn(process.execPath, [...hostArgs('upscale'), JSON.stringify(config)], { stdio: ['pipe', 'pipe', 'pipe', 'ipc'] });
   const messages: HostMessage[] = [];
   const chunks: Buffer[] = [];
   let stderr = '';

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import type { HostMessage, InterpolateHostConfig } from '../../src/hosts/protocol.js';
-import { hostEntry, tsNodeArgs } from '../../src/services/paths.js';
+import { hostArgs } from '../../src/services/paths.js';
 import { outputFrameCount, sourcePosition } from '../../src/services/timing.js';
 import { scratchDir } from '../helpers/app.js';
 import { blendModel } from '../helpers/models.js';
@@ -18,7 +18,7 @@ function flat(value: number): Buffer {
 /** Runs the real host process over raw frames; returns the frames it wrote and its messages. */
 async function runHost(frames: Buffer[], inRate: { num: number; den: number }, outRate: { num: number; den: number }, cuts?: number[]) {
   const config: InterpolateHostConfig = { modelPath: model, device: 'cpu', width: W, height: H, inRate, outRate, frameCount: frames.length, sceneThreshold: 0.3, cuts };
-  const child = spawn(process.execPath, [...tsNodeArgs(hostEntry('interpolate')), JSON.stringify(config)], { stdio: ['pipe', 'pipe', 'inherit', 'ipc'] });
+  const child = spawn(process.execPath, [...hostArgs('interpolate'), JSON.stringify(config)], { stdio: ['pipe', 'pipe', 'inherit', 'ipc'] });
   const messages: HostMessage[] = [];
   child.on('message', (m: HostMessage) => messages.push(m));
   const chunks: Buffer[] = [];

@@ -179,7 +179,7 @@ describe('cancel during a WebGPU run', () => {
     await run.when((item) => item.progress !== undefined && item.stage === 'upscale', 60_000);
     await new Promise((r) => setTimeout(r, 300));
     expect(run.actor.getSnapshot().context.items[0].progress?.done).toBe(0);
-    expect(hostsOf(/upscale\.ts/).length).toBe(1);
+    expect(hostsOf(/hosts\/upscale\./).length).toBe(1);
     expect(run.actor.getSnapshot().context.items[0].notices).toContain('model ×2 on webgpu');
     // A WebGPU host holds the GPU lease: another job's GPU stage would wait for it.
     expect([...(leaseHolders().get('gpu') ?? [])]).toHaveLength(1);

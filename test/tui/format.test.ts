@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { bar, formatEta, formatFps, percent, statePath, stateValuePath } from '../../src/tui/format.js';
-import { clearField, cycleChoice, deleteBack, focusKindAt, moveFocus, typeInto, type FormValues } from '../../src/tui/form.js';
+import { clearField, cycleChoice, deleteBack, focusKindAt, moveFocus, typeInto, type FormValues } from '../../src/tui/form-fields.js';
 import { commandFor, keyHints } from '../../src/tui/keys.js';
 import { summary, itemText } from '../../src/tui/Outcome.js';
 

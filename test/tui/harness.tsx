@@ -2,7 +2,7 @@ import { stripVTControlCharacters } from 'node:util';
 import { render } from 'ink-testing-library';
 import { vi } from 'vitest';
 import { App, type AppProps } from '../../src/tui/App.js';
-import type { FormValues } from '../../src/tui/form.js';
+import type { FormValues } from '../../src/tui/form-fields.js';
 import type { JobOptions, StartRequest } from '../../src/domain.js';
 import { createStubApp, FORM, flush, makeRequest, startApp, waitUntil, type AppActorOf, type StubApp, type StubOptions } from './stub-app.js';
 

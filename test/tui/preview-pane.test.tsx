@@ -1,5 +1,5 @@
 import { afterEach, expect, test } from 'vitest';
-import type { FormValues } from '../../src/tui/form.js';
+import type { FormValues } from '../../src/tui/form-fields.js';
 import type { PanePair, PreviewSource } from '../../src/tui/PreviewPane.js';
 import type { Picture } from '../../src/tui/picture.js';
 import { halfBlockRows } from '../../src/tui/picture.js';

@@ -1,6 +1,6 @@
 import { createActor, type Actor } from 'xstate';
 import type { appMachine } from '../../src/machines/app.js';
-import type { FormValues } from '../../src/tui/form.js';
+import type { FormValues } from '../../src/tui/form-fields.js';
 import type { JobOptions, StartRequest } from '../../src/domain.js';
 import { createStubWorld, type StubWork } from '../helpers/stub-world.js';
 

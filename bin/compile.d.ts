@@ -1,0 +1,3 @@
+export declare const ENTRIES: Readonly<Record<string, string>>;
+export declare function buildCache(root: string): string;
+export declare function compiled(root: string): string | undefined;
