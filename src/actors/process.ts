@@ -15,6 +15,7 @@ import { planSegments, previewSegment, type Segment } from '../services/segments
 import { endingOf, toolFailure, type Ending } from '../services/tool-failure.js';
 import { outputRange, segmentMessages, startChain, stopChain, type Chain } from './host-chain.js';
 import { SegmentFifos, unstick, viaFifo } from './segment-fifos.js';
+import { planRuns, startRunEncoder, type RunEncoder } from './segment-run.js';
 import { readFrameTimes } from './frame-times.js';
 import { readBackFrames } from './read-back.js';
 import { defineWork, type WorkScope } from './work.js';
@@ -150,6 +151,10 @@ function shortFrames(got: number, planned: number, segment: Segment, input: stri
 /** A segment's FIFOs and ffmpegs, started ahead: each ffmpeg waits on its FIFO until the hosts open theirs. */
 interface Prepared {
   readonly fifos: readonly string[];
+  /** The segment's own FIFOs, removed after it (a run's encoder FIFO serves the whole run). */
+  readonly own: readonly string[];
+  /** The encoder of the run this segment is in, when it is not the segment's own. */
+  readonly run?: RunEncoder;
   readonly encode: OwnedProcess;
   readonly encoded: Promise<Ending>;
   readonly decode: OwnedProcess;
@@ -164,16 +169,24 @@ interface Prepared {
  */
 function prepareSegment(
   scope: WorkScope, work: ProcessWork, chain: Chain, segment: Segment, index: number, whole: boolean, part: string, pipes: SegmentFifos, times: FrameTimes | undefined,
+  run: RunEncoder | undefined,
 ): Prepared {
   const input = resolve(work.input);
   const seek = times && !whole ? seekBefore(times, segment.decodeStart) : undefined;
   const frames = seek === undefined ? { start: segment.decodeStart, end: segment.decodeEnd } : { start: 0, end: segment.decodeEnd - segment.decodeStart };
-  const fifos = pipes.make(index, chain.hosts.length + 1);
+  const own = pipes.make(index, chain.hosts.length + (run ? 0 : 1));
+  const fifos = run ? [...own, run.fifo] : own;
   pipes.holdReadSide(fifos[0]);
   const range = outputRange(work.plan, segment);
-  const encode = scope.spawn({ command: ffmpegBinaries().ffmpeg, args: viaFifo(segmentArgs(chain.geometry, part, outputSideImages(work, range, chain.geometry), segmentEncoding(work)), 'pipe:0', [fileArg(fifos[chain.hosts.length])]), role: 'encode', stdio: ['ignore', 'ignore', 'pipe'] });
-  const encoded = endingOf(encode);
-  encoded.catch(() => undefined);
+  let encode: OwnedProcess;
+  let encoded: Promise<Ending>;
+  if (run) {
+    ({ encode, encoded } = run);
+  } else {
+    encode = scope.spawn({ command: ffmpegBinaries().ffmpeg, args: viaFifo(segmentArgs(chain.geometry, part, outputSideImages(work, range, chain.geometry), segmentEncoding(work)), 'pipe:0', [fileArg(fifos[chain.hosts.length])]), role: 'encode', stdio: ['ignore', 'ignore', 'pipe'] });
+    encoded = endingOf(encode);
+    encoded.catch(() => undefined);
+  }
   const decode = scope.spawn({
     command: ffmpegBinaries().ffmpeg,
     args: viaFifo(decodeArgs(input, whole ? undefined : frames, sourceSideImages(work, segment, range), seek), 'pipe:1', ['-y', fileArg(fifos[0])]),
@@ -182,7 +195,7 @@ function prepareSegment(
   });
   const decoded = endingOf(decode);
   decoded.catch(() => undefined);
-  return { fifos, encode, encoded, decode, decoded };
+  return { fifos, own, run, encode, encoded, decode, decoded };
 }
 
 /**
@@ -199,7 +212,7 @@ async function feedSegment(
   pipes: SegmentFifos, onFrames: (frames: number) => void, onStep: (frame: number, step: number) => void, needed: SpaceNeeded,
 ): Promise<() => Promise<void>> {
   const input = resolve(work.input);
-  const { fifos, encode, encoded, decode, decoded } = prepared;
+  const { fifos, own, run, encode, encoded, decode, decoded } = prepared;
   const tail = chain.hosts[chain.hosts.length - 1];
   tail.onFrames(onFrames);
   tail.onSteps(onStep);
@@ -216,6 +229,9 @@ async function feedSegment(
       sides.forEach((side, k) => {
         if (side.isAlive()) return;
         pipes.release(fifos[0]);
+        // A host or the encoder died: the run's encoder gets its EOF, a host its EPIPE. (A decoder ends
+        // when its segment's frames are out: the run goes on.)
+        if (run && k > 0) run.close();
         if (k > 0) unstick(fifos[k - 1]);
         if (k < fifos.length) unstick(fifos[k]);
       });
@@ -226,7 +242,8 @@ async function feedSegment(
     if (written !== planned) throw shortFrames(written, planned, segment, input);
     encoded.catch(() => undefined);
     return async () => {
-      await expectSuccess(encoded, 'encoding', part, 'runtime', needed);
+      // A run's encoder names each file as it completes it; a segment's own encoder is done when it exits.
+      if (!run || !(await run.complete(segment.index))) await expectSuccess(encoded, 'encoding', part, 'runtime', needed);
       // What will be joined, not what was meant to be.
       const stored = await readBackFrames(scope, part);
       if (stored !== planned) {
@@ -237,7 +254,7 @@ async function feedSegment(
   } finally {
     // Every process has opened its FIFOs by now (or died): the names can go.
     clearInterval(timer);
-    pipes.remove(fifos);
+    pipes.remove(own);
   }
 }
 
@@ -293,10 +310,13 @@ export const processWork = defineWork<ProcessWork, ProcessResult>('process', asy
   let feeding = 0;
   let lastDone = 0;
   let lastStep = 0;
-  let cap = Number.POSITIVE_INFINITY;
   let finishing: Promise<void> = Promise.resolve();
-  let finishingIndex: number | undefined;
-  const show = () => scope.progress(Math.min(lastDone, cap), total, at(finishingIndex ?? feeding), runs(lastDone > cap ? 0 : lastStep));
+  // Fed but not yet stored, in order: more than one only in a run, whose encoder completes a file some
+  // frames after the next segment's start.
+  const unstored: number[] = [];
+  const endOf = (index: number) => starts[index] + sizes[index];
+  const cap = () => (unstored.length > 0 ? endOf(unstored[0]) : Number.POSITIVE_INFINITY);
+  const show = () => scope.progress(Math.min(lastDone, cap()), total, at(unstored[0] ?? feeding), runs(lastDone > cap() ? 0 : lastStep));
   const report = (frames: number, step: number) => {
     lastDone = frames;
     lastStep = step;
@@ -322,7 +342,19 @@ export const processWork = defineWork<ProcessWork, ProcessResult>('process', asy
     const left = todo.filter((index) => !stored.has(index)).reduce((sum, index) => sum + sizes[index], 0);
     return bytes > 0 && frames > 0 ? Math.ceil((bytes / frames) * left) : undefined;
   };
-  const prepare = (index: number) => prepareSegment(scope, work, chain, segments[index], index, whole(index), store.partPath(index), pipes, times);
+  // Consecutive segments share one encoder where it can cut at forced keyframes (segment-run.ts).
+  const runOf = new Map<number, readonly number[]>(planRuns(todo, (index) => sizes[index], work).flatMap((run) => run.map((index) => [index, run] as const)));
+  const encoders = new Map<number, RunEncoder>();
+  const encoderOf = (index: number): RunEncoder | undefined => {
+    const run = runOf.get(index)!;
+    if (run.length < 2) return undefined;
+    if (!encoders.has(run[0])) {
+      const side = outputSideImages(work, outputRange(plan, segments[run[0]]), geometry);
+      encoders.set(run[0], startRunEncoder(scope, work, geometry, store, pipes, run.map((i) => ({ index: i, frames: sizes[i] })), side));
+    }
+    return encoders.get(run[0]);
+  };
+  const prepare = (index: number) => prepareSegment(scope, work, chain, segments[index], index, whole(index), store.partPath(index), pipes, times, encoderOf(index));
   let next = todo.length > 0 ? prepare(todo[0]) : undefined;
   for (const [k, index] of todo.entries()) {
     const segment = segments[index];
@@ -350,18 +382,20 @@ export const processWork = defineWork<ProcessWork, ProcessResult>('process', asy
       await finishing;
       throw error;
     }
-    await finishing;
+    // A segment with its own encoder finishes while the next is fed, one at a time; a run's segments
+    // are fed on while its encoder completes their files, in order.
+    const run = prepared.run;
+    if (!run) await finishing;
     // The hosts have written their last segment: they go now, not after its encoder's flush and
     // read-back, so no host sits idle (and killable from outside for nothing) while the job ends.
     if (k === todo.length - 1) await stopChain(chain);
+    if (run && runOf.get(index)!.at(-1) === index) run.close();
     const end = before + frames;
-    finishingIndex = index;
-    cap = end;
-    finishing = finish().then(() => {
+    unstored.push(index);
+    finishing = finishing.then(finish).then(() => {
       keep(store, index, frames, needed);
       stored.add(index);
-      finishingIndex = undefined;
-      cap = Number.POSITIVE_INFINITY;
+      unstored.shift();
       scope.progress(end, total, at(index + 1), runs(0));
       if (lastDone > end) show();
     });

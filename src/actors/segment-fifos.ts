@@ -21,6 +21,24 @@ export class SegmentFifos {
     return paths;
   }
 
+  /** The one FIFO that a run's encoder reads (segment-run.ts), the run's segments one after another. */
+  makeRun(first: number): string {
+    const path = join(this.dir, `run-${first}.fifo`);
+    rmSync(path, { force: true });
+    execFileSync('mkfifo', ['-m', '600', '--', path], { stdio: 'ignore' });
+    this.live.add(path);
+    return path;
+  }
+
+  /**
+   * Opens a run's FIFO here, never to write to it (O_RDWR: it never blocks), so that a host closing its
+   * output at the end of a segment does not end the encoder's input: the encoder sees EOF once this is
+   * released, after the run's last segment, or as soon as anyone in a segment dies.
+   */
+  holdWriteSide(path: string): void {
+    this.held.set(path, openSync(path, constants.O_RDWR | constants.O_NONBLOCK));
+  }
+
   /**
    * Opens the FIFO's read side here, never to read from it: its writer's `open` returns at once, so a
    * decoder gets through its start (opening the input, seeking, decoding up to its first frame) while

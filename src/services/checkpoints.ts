@@ -9,6 +9,8 @@ export interface SegmentStore {
   path(index: number): string;
   /** Written here, renamed to `path` when verified complete. */
   partPath(index: number): string;
+  /** `partPath` as ffmpeg's printf pattern over the index, for an encoder that names its files itself. */
+  readonly partPattern: string;
   /** A segment counts once its file is recorded and still has the size (and, when opened, the checksum) recorded. */
   has(index: number): boolean;
   /** After the rename: the segment's frame count, size and checksum go into the manifest. */
@@ -86,7 +88,8 @@ export function resumeDir(tempRoot: string, input: string, output: string): stri
   return join(tempRoot, `resume-${createHash('sha256').update(`${input}\0${output}`).digest('hex').slice(0, 16)}`);
 }
 
-const segmentName = (index: number) => `segment-${String(index).padStart(5, '0')}.nut`;
+const SEGMENT_DIGITS = 5;
+const segmentName = (index: number) => `segment-${String(index).padStart(SEGMENT_DIGITS, '0')}.nut`;
 
 /** `save` persists the records (the --resume manifest); a job folder's store keeps them in memory. */
 function store(dir: string, resumable: boolean, records: Record<string, SegmentRecord>, save: () => void): SegmentStore {
@@ -96,6 +99,8 @@ function store(dir: string, resumable: boolean, records: Record<string, SegmentR
     resumable,
     path,
     partPath: (index) => `${path(index)}.part`,
+    // `%` is the pattern's own character: one in the folder's name is written twice.
+    partPattern: join(dir.replace(/%/g, '%%'), `segment-%0${SEGMENT_DIGITS}d.nut.part`),
     // The bytes were checked when the store was opened (openResumeStore): here the size suffices.
     has: (index) => records[index] !== undefined && existsSync(path(index)) && statSync(path(index)).size === records[index].size,
     record: (index, frames) => {

@@ -161,8 +161,42 @@ const BT709 = ['-colorspace', 'bt709', '-color_primaries', 'bt709', '-color_trc'
  * frame: Ut Video (planar RGB, exact) in NUT.
  */
 export function segmentArgs(frame: SegmentFrame, absoluteOutput: string, side?: readonly SideImages[], encode: SegmentEncoding = { kind: 'exact' }): string[] {
+  return encodeArgs(frame, ['-f', 'nut', '-y', fileArg(absoluteOutput)], side, encode);
+}
+
+/** Consecutive segments that one encoder writes, each to its own file. */
+export interface SegmentRun {
+  /** The part files' printf pattern (`%05d`), numbered from `first`. */
+  readonly pattern: string;
+  readonly first: number;
+  /** The frames (counted from the run's first) that start a new segment. */
+  readonly cuts: readonly number[];
+  /** The encoder's options that make a forced keyframe an IDR frame (encoders.ts `forcedKeyframeArgs`). */
+  readonly keyframes: readonly string[];
+}
+
+/**
+ * A run of segments through one encoder: a keyframe forced on each segment's first frame and the file
+ * cut there by ffmpeg's segment muxer, each file's timestamps from 0, so each is a segment file as
+ * segmentArgs writes one, with one encoder's start, ramp-up and flush for the run instead of one per
+ * segment. Each file's name is written to fd 3 once the file is complete.
+ */
+export function segmentRunArgs(frame: SegmentFrame, run: SegmentRun, side: readonly SideImages[], encode: SegmentEncoding & { kind: 'final' }): string[] {
+  // A quarter frame before each cut: ffmpeg 4 rounds the times to the nearest frame, later ones take
+  // the first frame at or past them; either way the cut's frame gets the keyframe.
+  const times = run.cuts.map((n) => (((n - 0.25) * frame.rate.den) / frame.rate.num).toFixed(6)).join(',');
+  const muxer = [
+    ...run.keyframes, '-force_key_frames', times,
+    '-f', 'segment', '-segment_format', 'nut', '-segment_frames', run.cuts.join(','), '-reset_timestamps', '1',
+    '-segment_start_number', String(run.first), '-segment_list', 'pipe:3', '-segment_list_type', 'flat',
+    '-y', fileArg(run.pattern),
+  ];
+  // The segment muxer names no default stream: the video is mapped (withSideImages maps its branch).
+  return encodeArgs(frame, side.length > 0 ? muxer : ['-map', '0:v', ...muxer], side, encode);
+}
+
+function encodeArgs(frame: SegmentFrame, output: readonly string[], side: readonly SideImages[] | undefined, encode: SegmentEncoding): string[] {
   const input = ['-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${frame.width}x${frame.height}`, '-framerate', rateArg(frame.rate), '-i', 'pipe:0'];
-  const file = ['-f', 'nut', '-y', fileArg(absoluteOutput)];
   const filter = encode.kind === 'final' ? encodeFilter(encode.encoding, frame) : undefined;
   const codec =
     encode.kind === 'final'
@@ -171,8 +205,8 @@ export function segmentArgs(frame: SegmentFrame, absoluteOutput: string, side?: 
   // The pipe's rate is given: without `-fpsprobesize 0` ffmpeg would read 20 frames to guess it before
   // passing any on, and the pictures would come that late (the segment file is byte for byte the same).
   const device = encode.kind === 'final' && isVaapi(encode.encoding.encoder) ? ['-vaapi_device', VAAPI_DEVICE] : [];
-  if (side && side.length > 0) return [...QUIET, ...device, '-fpsprobesize', '0', ...input, ...withSideImages('[0:v]', undefined, [...codec, ...file], side, [], filter)];
-  return [...QUIET, ...device, ...input, ...(filter ? ['-vf', filter] : []), ...codec, ...file];
+  if (side && side.length > 0) return [...QUIET, ...device, '-fpsprobesize', '0', ...input, ...withSideImages('[0:v]', undefined, [...codec, ...output], side, [], filter)];
+  return [...QUIET, ...device, ...input, ...(filter ? ['-vf', filter] : []), ...codec, ...output];
 }
 
 /**

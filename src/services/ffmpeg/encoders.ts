@@ -15,6 +15,11 @@ interface EncoderSpec {
   readonly defaultPreset?: string;
   /** ffmpeg's options for a lossy encode. */
   args(quality: number, preset: string | undefined): string[];
+  /**
+   * Set where a forced keyframe starts a closed GOP (an IDR frame) with these options, checked by
+   * reading each file back: one encoder may then write a run of segments, cut at those keyframes.
+   */
+  readonly forcedKeyframes?: readonly string[];
 }
 
 const X26X_PRESETS = ['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium', 'slow', 'slower', 'veryslow', 'placebo'];
@@ -52,14 +57,18 @@ const ENCODERS: Readonly<Record<string, EncoderSpec>> = {
     codec: 'h264', quality: { min: 0, max: 51, default: 18 }, presets: X26X_PRESETS, defaultPreset: 'medium',
     // stitchable: every segment's headers alike, so the joined stream needs only the first's.
     args: (crf, preset) => ['-c:v', 'libx264', '-preset', preset!, '-crf', String(crf), '-x264-params', 'stitchable=1'],
+    forcedKeyframes: ['-forced-idr', '1'],
   },
   libx265: {
     codec: 'h265', quality: { min: 0, max: 51, default: 22 }, presets: X26X_PRESETS, defaultPreset: 'medium',
     args: (crf, preset) => ['-c:v', 'libx265', '-preset', preset!, '-crf', String(crf), '-x265-params', 'open-gop=0:log-level=error'],
+    forcedKeyframes: ['-forced-idr', '1'],
   },
   'libvpx-vp9': {
     codec: 'vp9', quality: { min: 0, max: 63, default: 30 }, presets: numbers(0, 8), defaultPreset: '4',
     args: (crf, preset) => ['-c:v', 'libvpx-vp9', '-crf', String(crf), '-b:v', '0', '-deadline', 'good', '-cpu-used', preset!, '-row-mt', '1'],
+    // Every VP9 keyframe is one no later frame looks past.
+    forcedKeyframes: [],
   },
   libsvtav1: {
     codec: 'av1', quality: { min: 0, max: 63, default: 30 }, presets: numbers(0, 13), defaultPreset: '8',
@@ -256,6 +265,16 @@ export function encoderArgs(encoding: Encoding): string[] {
     return ['-c:v', 'libx264rgb', '-qp', '0', '-preset', encoding.preset ?? 'medium', '-pix_fmt', 'rgb24', '-x264-params', 'stitchable=1'];
   }
   return ENCODERS[encoding.encoder].args(encoding.quality!, encoding.preset);
+}
+
+/**
+ * The options that make the encoder start a segment on a forced keyframe, or undefined where it
+ * keeps its own GOP (FFV1 sets its keyframes by `-g` alone) or is not verified here (AV1, hardware
+ * encoders): each segment then gets an encoder of its own.
+ */
+export function forcedKeyframeArgs(encoding: Encoding): readonly string[] | undefined {
+  if (encoding.codec === 'ffv1') return undefined;
+  return ENCODERS[encoding.encoder]?.forcedKeyframes;
 }
 
 /** The video's tag in the output, where the muxer's default is not the one players expect. */

@@ -1,0 +1,98 @@
+import { basename } from 'node:path';
+import type { ProcessWork } from '../domain.js';
+import { fileArg, segmentEncoding, segmentRunArgs, type SegmentFrame, type SideImages } from '../services/ffmpeg/args.js';
+import { forcedKeyframeArgs } from '../services/ffmpeg/encoders.js';
+import { ffmpegBinaries } from '../services/ffmpeg/resolve.js';
+import type { SegmentStore } from '../services/checkpoints.js';
+import type { OwnedProcess } from '../services/supervisor.js';
+import { endingOf, type Ending } from '../services/tool-failure.js';
+import { viaFifo, type SegmentFifos } from './segment-fifos.js';
+import type { WorkScope } from './work.js';
+
+/** At most this many segments through one encoder: its keyframe and cut lists are arguments of its command line. */
+const MOST_SEGMENTS = 1000;
+/**
+ * A shorter segment gets an encoder of its own. Cut from a stream with B-frames, a file of no more
+ * frames than the encoder's reorder delay holds no packet whose decoding time can be known, so its
+ * start time is unknown to the concat demuxer, which then places it that delay late; x264 and x265
+ * take at most 16 B-frames. An encoder of its own codes so few frames without that delay.
+ */
+const FEWEST_FRAMES = 17;
+
+/**
+ * The segments (indices, in order) that one encoder writes: the consecutive ones still to do, where
+ * the encoder starts a segment on a forced keyframe (encoders.ts `forcedKeyframeArgs`); every other
+ * segment is a run of its own, with an encoder of its own.
+ */
+export function planRuns(todo: readonly number[], frames: (index: number) => number, work: ProcessWork): number[][] {
+  const encoding = segmentEncoding(work);
+  const joinable = (index: number) => encoding.kind === 'final' && forcedKeyframeArgs(encoding.encoding) !== undefined && frames(index) >= FEWEST_FRAMES;
+  const runs: number[][] = [];
+  for (const index of todo) {
+    const last = runs.at(-1);
+    if (joinable(index) && last && joinable(last[0]) && last.at(-1) === index - 1 && last.length < MOST_SEGMENTS) last.push(index);
+    else runs.push([index]);
+  }
+  return runs;
+}
+
+/** One encoder writing a run's segment files in turn, from one FIFO that the run's segments feed in turn. */
+export interface RunEncoder {
+  readonly fifo: string;
+  readonly encode: OwnedProcess;
+  readonly encoded: Promise<Ending>;
+  /** True once segment `index`'s file is complete; false if the encoder ended without naming it (its ending tells why). */
+  complete(index: number): Promise<boolean>;
+  /** After the run's last segment: the encoder's input ends, it flushes and writes the last file. */
+  close(): void;
+}
+
+/**
+ * Starts the encoder of a run: its FIFO held open for writing here (segment-fifos.ts
+ * `holdWriteSide`), its files cut at each segment's first frame, each named on fd 3 when complete.
+ */
+export function startRunEncoder(
+  scope: WorkScope, work: ProcessWork, frame: SegmentFrame, store: SegmentStore, pipes: SegmentFifos,
+  run: readonly { readonly index: number; readonly frames: number }[], side: readonly SideImages[],
+): RunEncoder {
+  const encoding = segmentEncoding(work);
+  if (encoding.kind !== 'final') throw new Error('a run of segments is encoded in the output\'s codec');
+  const fifo = pipes.makeRun(run[0].index);
+  pipes.holdWriteSide(fifo);
+  const cuts = run.slice(0, -1).map((_, k) => run.slice(0, k + 1).reduce((sum, segment) => sum + segment.frames, 0));
+  const args = segmentRunArgs(frame, { pattern: store.partPattern, first: run[0].index, cuts, keyframes: forcedKeyframeArgs(encoding.encoding)! }, side, encoding);
+  const encode = scope.spawn({
+    command: ffmpegBinaries().ffmpeg,
+    args: viaFifo(args, 'pipe:0', [fileArg(fifo)]),
+    role: 'encode',
+    stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
+  });
+  const encoded = endingOf(encode);
+  encoded.catch(() => undefined);
+  const completed = new Set<number>();
+  const waiting = new Map<number, () => void>();
+  let text = '';
+  const list = encode.child.stdio[3] as NodeJS.ReadableStream;
+  list.setEncoding('utf8');
+  list.on('data', (chunk: string) => {
+    text += chunk;
+    const lines = text.split('\n');
+    text = lines.pop()!;
+    for (const line of lines) {
+      const index = Number(/(\d+)\.nut\.part$/.exec(basename(line.trim()))?.[1]);
+      if (!Number.isInteger(index)) continue;
+      completed.add(index);
+      waiting.get(index)?.();
+    }
+  });
+  // Every name the encoder wrote has arrived once its fd 3 is closed, which may come after its exit.
+  const listEnded = new Promise<void>((resolve) => list.once('close', resolve));
+  const ended = Promise.all([encoded, listEnded]).then(() => undefined, () => undefined);
+  return {
+    fifo,
+    encode,
+    encoded,
+    complete: (index) => Promise.race([new Promise<void>((resolve) => (completed.has(index) ? resolve() : waiting.set(index, resolve))), ended]).then(() => completed.has(index)),
+    close: () => pipes.release(fifo),
+  };
+}
