@@ -312,10 +312,11 @@ export const processWork = defineWork<ProcessWork, ProcessResult>('process', asy
   let lastStep = 0;
   let finishing: Promise<void> = Promise.resolve();
   // Fed but not yet stored, in order: more than one only in a run, whose encoder completes a file some
-  // frames after the next segment's start.
+  // frames after the next segment's start (its lookahead). Progress stops at the end of a segment
+  // that waits for its own encoder's flush; in a run it goes on with the frames the hosts write.
   const unstored: number[] = [];
-  const endOf = (index: number) => starts[index] + sizes[index];
-  const cap = () => (unstored.length > 0 ? endOf(unstored[0]) : Number.POSITIVE_INFINITY);
+  const ownEncoder = (index: number) => (runOf.get(index)?.length ?? 1) < 2;
+  const cap = () => (unstored.length > 0 && ownEncoder(unstored[0]) ? starts[unstored[0]] + sizes[unstored[0]] : Number.POSITIVE_INFINITY);
   const show = () => scope.progress(Math.min(lastDone, cap()), total, at(unstored[0] ?? feeding), runs(lastDone > cap() ? 0 : lastStep));
   const report = (frames: number, step: number) => {
     lastDone = frames;
@@ -396,7 +397,8 @@ export const processWork = defineWork<ProcessWork, ProcessResult>('process', asy
       keep(store, index, frames, needed);
       stored.add(index);
       unstored.shift();
-      scope.progress(end, total, at(index + 1), runs(0));
+      // The moment it is stored, as such, unless the hosts' frames of a run are reported past it already.
+      if (ownEncoder(index) || lastDone <= end) scope.progress(end, total, at(index + 1), runs(0));
       if (lastDone > end) show();
     });
     finishing.catch(() => undefined);

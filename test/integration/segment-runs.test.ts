@@ -63,7 +63,15 @@ describe('consecutive segments through one encoder', () => {
     const output = join(dir, `run-${++n}.mkv`);
     run = startRun([{ input: clip, output }], options(tempRoot, { model: nearest, chunk: 18, ...lossless }));
     const encoders = watchRunEncoders(run.ended);
+    // Progress goes on through a run while its encoder has yet to name a file; it never goes back.
+    const progress: { done: number; segment: number }[] = [];
+    run.actor.subscribe((s) => {
+      const p = s.context.items[0]?.progress;
+      if (p && s.context.items[0].phase === 'processing') progress.push({ done: p.done, segment: p.segment ?? 0 });
+    });
     expect((await run.ended).items[0].status).toBe('done');
+    for (const [k, p] of progress.entries()) if (k > 0) expect([p.done >= progress[k - 1].done, p.segment >= progress[k - 1].segment]).toEqual([true, true]);
+    expect(progress.at(-1)).toEqual({ done: 72, segment: 4 });
     const seen = [...(await encoders)];
     expect(seen).toHaveLength(1);
     expect(seen[0]).toMatch(/-segment_frames 18,36,54 /);
