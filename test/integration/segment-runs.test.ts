@@ -79,6 +79,17 @@ describe('consecutive segments through one encoder', () => {
     expect(invariantViolations(run.actor, tempRoot, [output])).toEqual([]);
   });
 
+  it('with the preview pane\'s pictures on, a run writes the same frames', async () => {
+    const whole = join(dir, `whole-${++n}.mkv`);
+    await runDone(clip, whole, tempRoot, options(tempRoot, { model: nearest, ...lossless }));
+    const output = join(dir, `pane-${++n}.mkv`);
+    run = startRun([{ input: clip, output }], options(tempRoot, { model: nearest, chunk: 18, previews: { width: 32, height: 24 }, ...lossless }));
+    const encoders = watchRunEncoders(run.ended);
+    expect((await run.ended).items[0].status).toBe('done');
+    expect([...(await encoders)][0]).toMatch(/out-%d\.ppm/);
+    expect(frameMd5s(output)).toEqual(frameMd5s(whole));
+  });
+
   for (const { codec, ext, flags } of [
     { codec: 'h265', ext: 'mp4', flags: { codec: 'h265', preset: 'ultrafast' } },
     { codec: 'vp9', ext: 'webm', flags: { preset: '8' } },
