@@ -3,8 +3,8 @@ import { dirname, join, resolve } from 'node:path';
 import type { JobOptions, ProcessResult, ProcessWork } from '../domain.js';
 import type { OwnedProcess } from '../services/supervisor.js';
 import { inputIdentity, openResumeStore, removeParts, resumeDir, temporaryStore, type SegmentStore } from '../services/checkpoints.js';
-import { decodeArgs, fileArg, segmentArgs, segmentEncoding } from '../services/ffmpeg/args.js';
-import { seekBefore, type FrameTimes } from '../services/ffmpeg/probe.js';
+import { fileArg, segmentArgs, segmentEncoding } from '../services/ffmpeg/args.js';
+import type { FrameTimes } from '../services/ffmpeg/probe.js';
 import { ffmpegBinaries } from '../services/ffmpeg/resolve.js';
 import { freeBytes, isNoSpace, notEnoughSpace } from '../services/disk-space.js';
 import { UserError } from '../services/errors.js';
@@ -15,7 +15,7 @@ import { planSegments, previewSegment, type Segment } from '../services/segments
 import { endingOf, toolFailure, type Ending } from '../services/tool-failure.js';
 import { outputRange, segmentMessages, startChain, stopChain, type Chain } from './host-chain.js';
 import { SegmentFifos, unstick, viaFifo } from './segment-fifos.js';
-import { planRuns, startRunEncoder, type RunEncoder } from './segment-run.js';
+import { planDecodeRuns, planRuns, startDecoder, startRunEncoder, type Decoder, type RunEncoder } from './segment-run.js';
 import { readFrameTimes } from './frame-times.js';
 import { readBackFrames } from './read-back.js';
 import { defineWork, type WorkScope } from './work.js';
@@ -96,6 +96,9 @@ function noticeReuse(scope: WorkScope, reused: number, count: number): void {
   scope.notice(reused === count ? `resuming: all ${reused} segments reused` : `resuming: ${reused} of ${count} segments reused`);
 }
 
+/** How long a failed job waits for a run's encoder to complete the files of the segments fed whole. */
+const RUN_FLUSH_MS = 1000;
+
 /** The space the job's segments still need, estimated from those on disk: bytes a frame × frames to go. */
 type SpaceNeeded = () => number | undefined;
 
@@ -151,10 +154,12 @@ function shortFrames(got: number, planned: number, segment: Segment, input: stri
 /** A segment's FIFOs and ffmpegs, started ahead: each ffmpeg waits on its FIFO until the hosts open theirs. */
 interface Prepared {
   readonly fifos: readonly string[];
-  /** The segment's own FIFOs, removed after it (a run's encoder FIFO serves the whole run). */
+  /** The FIFOs removed after this segment: its own, and a run's once this is its last segment. */
   readonly own: readonly string[];
   /** The encoder of the run this segment is in, when it is not the segment's own. */
   readonly run?: RunEncoder;
+  /** Set when the segment's frames come from a run's decoder: read by count; the run's last segment? */
+  readonly shared?: { readonly last: boolean };
   readonly encode: OwnedProcess;
   readonly encoded: Promise<Ending>;
   readonly decode: OwnedProcess;
@@ -163,39 +168,28 @@ interface Prepared {
 
 /**
  * Makes a segment's FIFOs (decoder → host 1 → … → encoder) and starts its encoder (reading the last)
- * and its decoder (seeking near the segment's first frame when the frame times are known, then `trim`
- * to the segment plus its context, writing the first). Started while the
- * previous segment runs, their start and the decoder's way to its first frame cost the hosts nothing.
+ * and its decoder (writing the first), or takes its run's (segment-run.ts). Started while the previous
+ * segment runs, their start and the decoder's way to its first frame cost the hosts nothing.
  */
 function prepareSegment(
   scope: WorkScope, work: ProcessWork, chain: Chain, segment: Segment, index: number, whole: boolean, part: string, pipes: SegmentFifos, times: FrameTimes | undefined,
-  run: RunEncoder | undefined,
+  run: { readonly encoder?: RunEncoder; readonly decoder?: Decoder; readonly lastOfEncoder: boolean; readonly lastOfDecoder: boolean },
 ): Prepared {
-  const input = resolve(work.input);
-  const seek = times && !whole ? seekBefore(times, segment.decodeStart) : undefined;
-  const frames = seek === undefined ? { start: segment.decodeStart, end: segment.decodeEnd } : { start: 0, end: segment.decodeEnd - segment.decodeStart };
-  const own = pipes.make(index, chain.hosts.length + (run ? 0 : 1));
-  const fifos = run ? [...own, run.fifo] : own;
-  pipes.holdReadSide(fifos[0]);
+  const made = pipes.make(index, chain.hosts.length + 1 - (run.encoder ? 1 : 0) - (run.decoder ? 1 : 0));
+  const fifos = [...(run.decoder ? [run.decoder.fifo] : []), ...made, ...(run.encoder ? [run.encoder.fifo] : [])];
+  const own = [...made, ...(run.decoder && run.lastOfDecoder ? [run.decoder.fifo] : []), ...(run.encoder && run.lastOfEncoder ? [run.encoder.fifo] : [])];
   const range = outputRange(work.plan, segment);
   let encode: OwnedProcess;
   let encoded: Promise<Ending>;
-  if (run) {
-    ({ encode, encoded } = run);
+  if (run.encoder) {
+    ({ encode, encoded } = run.encoder);
   } else {
     encode = scope.spawn({ command: ffmpegBinaries().ffmpeg, args: viaFifo(segmentArgs(chain.geometry, part, outputSideImages(work, range, chain.geometry), segmentEncoding(work)), 'pipe:0', [fileArg(fifos[chain.hosts.length])]), role: 'encode', stdio: ['ignore', 'ignore', 'pipe'] });
     encoded = endingOf(encode);
     encoded.catch(() => undefined);
   }
-  const decode = scope.spawn({
-    command: ffmpegBinaries().ffmpeg,
-    args: viaFifo(decodeArgs(input, whole ? undefined : frames, sourceSideImages(work, segment, range), seek), 'pipe:1', ['-y', fileArg(fifos[0])]),
-    role: 'decode',
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  const decoded = endingOf(decode);
-  decoded.catch(() => undefined);
-  return { fifos, own, run, encode, encoded, decode, decoded };
+  const { decode, decoded } = run.decoder ?? startDecoder(scope, work, segment, whole, times, sourceSideImages(work, segment, range), pipes, fifos[0]);
+  return { fifos, own, run: run.encoder, shared: run.decoder && { last: run.lastOfDecoder }, encode, encoded, decode, decoded };
 }
 
 /**
@@ -212,13 +206,15 @@ async function feedSegment(
   pipes: SegmentFifos, onFrames: (frames: number) => void, onStep: (frame: number, step: number) => void, needed: SpaceNeeded,
 ): Promise<() => Promise<void>> {
   const input = resolve(work.input);
-  const { fifos, own, run, encode, encoded, decode, decoded } = prepared;
+  const { fifos, own, run, shared, encode, encoded, decode, decoded } = prepared;
   const tail = chain.hosts[chain.hosts.length - 1];
   tail.onFrames(onFrames);
   tail.onSteps(onStep);
   onFrames(0);
   const messages = segmentMessages(chain, work.plan, segment);
-  const hostsDone = chain.hosts.map((host, n) => host.segment({ ...messages[n], input: fifos[n], output: fifos[n + 1] }));
+  // From a run's decoder the first host reads its frames by count, and leaves the rest for the next segment.
+  const reading = shared ? { inputFrames: segment.decodeEnd - segment.decodeStart, keepInput: !shared.last } : {};
+  const hostsDone = chain.hosts.map((host, n) => host.segment({ ...messages[n], ...(n === 0 ? reading : {}), input: fifos[n], output: fifos[n + 1] }));
   hostsDone.forEach((done) => done.catch(() => undefined));
   let timer: NodeJS.Timeout | undefined;
   try {
@@ -237,7 +233,8 @@ async function feedSegment(
       });
     }, 50);
     const written = await chainFrames(hostsDone, decoded, encoded, input, part, needed);
-    await expectSuccess(decoded, 'decoding', input, 'input');
+    // A run's decoder goes on with the next segment: its ending tells only at the run's end, or once it ended.
+    if (!shared || shared.last || !decode.isAlive()) await expectSuccess(decoded, 'decoding', input, 'input');
     const planned = range.to - range.from;
     if (written !== planned) throw shortFrames(written, planned, segment, input);
     encoded.catch(() => undefined);
@@ -331,7 +328,9 @@ export const processWork = defineWork<ProcessWork, ProcessResult>('process', asy
   const done = sizes.reduce((sum, size) => sum + size, 0);
   const todo = segments.map((_, index) => index).filter((index) => !kept[index]);
   const whole = (index: number) => !plan.preview && count === 1 && segments[index].decodeStart === 0;
-  const times = todo.some((index) => segments[index].decodeStart > 0) ? await readFrameTimes(scope, resolve(work.input), plan.media.frameCount) : undefined;
+  // A run's decoder starts at the run's first segment: only decoders starting past frame 0 seek.
+  const decodeRuns = planDecodeRuns(todo, segments);
+  const times = decodeRuns.some((run) => segments[run[0]].decodeStart > 0) ? await readFrameTimes(scope, resolve(work.input), plan.media.frameCount) : undefined;
   const stored = new Set(segments.map((_, index) => index).filter((index) => kept[index]));
   const needed: SpaceNeeded = () => {
     // Stored segments tell best; before the first is stored, the one being written.
@@ -343,9 +342,13 @@ export const processWork = defineWork<ProcessWork, ProcessResult>('process', asy
     const left = todo.filter((index) => !stored.has(index)).reduce((sum, index) => sum + sizes[index], 0);
     return bytes > 0 && frames > 0 ? Math.ceil((bytes / frames) * left) : undefined;
   };
-  // Consecutive segments share one encoder where it can cut at forced keyframes (segment-run.ts).
-  const runOf = new Map<number, readonly number[]>(planRuns(todo, (index) => sizes[index], work).flatMap((run) => run.map((index) => [index, run] as const)));
+  // Consecutive segments share one encoder where it can cut at forced keyframes, and one decoder where
+  // their frames follow on (segment-run.ts).
+  const runsOf = (runs: number[][]) => new Map<number, readonly number[]>(runs.flatMap((run) => run.map((index) => [index, run] as const)));
+  const runOf = runsOf(planRuns(todo, (index) => sizes[index], work));
+  const decodeRunOf = runsOf(decodeRuns);
   const encoders = new Map<number, RunEncoder>();
+  const decoders = new Map<number, Decoder>();
   const encoderOf = (index: number): RunEncoder | undefined => {
     const run = runOf.get(index)!;
     if (run.length < 2) return undefined;
@@ -355,7 +358,21 @@ export const processWork = defineWork<ProcessWork, ProcessResult>('process', asy
     }
     return encoders.get(run[0]);
   };
-  const prepare = (index: number) => prepareSegment(scope, work, chain, segments[index], index, whole(index), store.partPath(index), pipes, times, encoderOf(index));
+  const decoderOf = (index: number): Decoder | undefined => {
+    const run = decodeRunOf.get(index)!;
+    if (run.length < 2) return undefined;
+    if (!decoders.has(run[0])) {
+      const [first, last] = [segments[run[0]], segments[run.at(-1)!]];
+      const span: Segment = { ...first, end: last.end, decodeEnd: last.decodeEnd, rightFrame: last.rightFrame };
+      const side = sourceSideImages(work, span, outputRange(plan, span));
+      decoders.set(run[0], startDecoder(scope, work, span, false, times, side, pipes, pipes.makeRun(run[0], 'decode')));
+    }
+    return decoders.get(run[0]);
+  };
+  const prepare = (index: number) =>
+    prepareSegment(scope, work, chain, segments[index], index, whole(index), store.partPath(index), pipes, times, {
+      encoder: encoderOf(index), decoder: decoderOf(index), lastOfEncoder: runOf.get(index)!.at(-1) === index, lastOfDecoder: decodeRunOf.get(index)!.at(-1) === index,
+    });
   let next = todo.length > 0 ? prepare(todo[0]) : undefined;
   for (const [k, index] of todo.entries()) {
     const segment = segments[index];
@@ -379,8 +396,11 @@ export const processWork = defineWork<ProcessWork, ProcessResult>('process', asy
       // The previous segment failing to finish ends the job at once, this one's processes with it.
       finish = await Promise.race([fed, finishing.then(() => fed)]);
     } catch (error) {
-      // The segment before failing to finish is the earlier cause.
-      await finishing;
+      // The segment before failing to finish is the earlier cause. A run's encoder names its files only
+      // with later frames or at its input's end: it gets that end now, and the segments fed whole are
+      // kept (for --resume); a host still writing may hold the end back, so not for long.
+      for (const encoder of encoders.values()) encoder.close();
+      await Promise.race([finishing, new Promise((resolve) => setTimeout(resolve, RUN_FLUSH_MS).unref())]);
       throw error;
     }
     // A segment with its own encoder finishes while the next is fed, one at a time; a run's segments

@@ -1,6 +1,8 @@
-import { basename } from 'node:path';
+import { basename, resolve } from 'node:path';
 import type { ProcessWork } from '../domain.js';
-import { fileArg, segmentEncoding, segmentRunArgs, type SegmentFrame, type SideImages } from '../services/ffmpeg/args.js';
+import { decodeArgs, fileArg, segmentEncoding, segmentRunArgs, type SegmentFrame, type SideImages } from '../services/ffmpeg/args.js';
+import { seekBefore, type FrameTimes } from '../services/ffmpeg/probe.js';
+import type { Segment } from '../services/segments.js';
 import { forcedKeyframeArgs } from '../services/ffmpeg/encoders.js';
 import { ffmpegBinaries } from '../services/ffmpeg/resolve.js';
 import type { SegmentStore } from '../services/checkpoints.js';
@@ -57,7 +59,7 @@ export function startRunEncoder(
 ): RunEncoder {
   const encoding = segmentEncoding(work);
   if (encoding.kind !== 'final') throw new Error('a run of segments is encoded in the output\'s codec');
-  const fifo = pipes.makeRun(run[0].index);
+  const fifo = pipes.makeRun(run[0].index, 'encode');
   pipes.holdWriteSide(fifo);
   const cuts = run.slice(0, -1).map((_, k) => run.slice(0, k + 1).reduce((sum, segment) => sum + segment.frames, 0));
   const args = segmentRunArgs(frame, { pattern: store.partPattern, first: run[0].index, cuts, keyframes: forcedKeyframeArgs(encoding.encoding)! }, side, encoding);
@@ -95,4 +97,51 @@ export function startRunEncoder(
     complete: (index) => Promise.race([new Promise<void>((resolve) => (completed.has(index) ? resolve() : waiting.set(index, resolve))), ended]).then(() => completed.has(index)),
     close: () => pipes.release(fifo),
   };
+}
+
+/**
+ * The segments (indices, in order) that one decoder feeds: consecutive ones still to do whose decoded
+ * frames follow on from one another (chunks without context or an interpolation pair's right frame).
+ * The first host reads each segment's frames by count from the run's FIFO; no decoder seeks or starts
+ * per segment.
+ */
+export function planDecodeRuns(todo: readonly number[], segments: readonly Segment[]): number[][] {
+  const follows = (before: Segment, after: Segment) => before.decodeEnd === after.decodeStart && before.decodeEnd === before.end && after.decodeStart === after.start;
+  const runs: number[][] = [];
+  for (const index of todo) {
+    const last = runs.at(-1);
+    if (last && last.at(-1) === index - 1 && follows(segments[index - 1], segments[index]) && last.length < MOST_SEGMENTS) last.push(index);
+    else runs.push([index]);
+  }
+  return runs;
+}
+
+/** One decoder's ffmpeg and its FIFO: a segment's own, or a run's. */
+export interface Decoder {
+  readonly fifo: string;
+  readonly decode: OwnedProcess;
+  readonly decoded: Promise<Ending>;
+}
+
+/**
+ * A decoder for `span` (a segment, or a run's segments as one): seeking near its first frame when
+ * the frame times are known, then `trim` to its frames, writing `fifo`, whose read side is held here
+ * (segment-fifos.ts `holdReadSide`) so that its start and way to the first frame need no reader yet.
+ */
+export function startDecoder(
+  scope: WorkScope, work: ProcessWork, span: Pick<Segment, 'decodeStart' | 'decodeEnd'>, whole: boolean, times: FrameTimes | undefined,
+  side: readonly SideImages[], pipes: SegmentFifos, fifo: string,
+): Decoder {
+  const seek = times && !whole ? seekBefore(times, span.decodeStart) : undefined;
+  const frames = seek === undefined ? { start: span.decodeStart, end: span.decodeEnd } : { start: 0, end: span.decodeEnd - span.decodeStart };
+  pipes.holdReadSide(fifo);
+  const decode = scope.spawn({
+    command: ffmpegBinaries().ffmpeg,
+    args: viaFifo(decodeArgs(resolve(work.input), whole ? undefined : frames, side, seek), 'pipe:1', ['-y', fileArg(fifo)]),
+    role: 'decode',
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  const decoded = endingOf(decode);
+  decoded.catch(() => undefined);
+  return { fifo, decode, decoded };
 }

@@ -111,7 +111,8 @@ export interface SegmentIO {
 
 /**
  * The host's life after `ready`. With `awaitSegment` (a job's hosts), one segment after another as
- * the parent sends them, each read from its input FIFO to EOF and written to its output FIFO, which
+ * the parent sends them, each read from its input FIFO to EOF (or its `inputFrames`, the input then
+ * kept open for the next segment when `keepInput` says so) and written to its output FIFO, which
  * is then closed (the next process sees EOF) before `done`; the host stays until the parent
  * disconnects. Without (a host run on its own), one segment on stdin → stdout, then exit. Each
  * segment starts from nothing: `serve` keeps no state from one to the next.
@@ -122,12 +123,12 @@ export async function serveSegments<C extends { readonly awaitSegment?: boolean 
   serve: (segment: C & Partial<SegmentMessage>, io: SegmentIO) => Promise<void>,
   release: () => Promise<void>,
 ): Promise<void> {
-  const one = async (segment: C & Partial<SegmentMessage>, input: Readable, output: Writable): Promise<number> => {
+  const one = async (segment: C & Partial<SegmentMessage>, received: AsyncGenerator<Buffer>, output: Writable): Promise<number> => {
     let written = 0;
     // One frame in flight: the next is computed while the last drains into the next process.
     let draining: Promise<void> = Promise.resolve();
     const io: SegmentIO = {
-      frames: frames(input, frameBytes),
+      frames: received,
       emit: async (frame) => {
         await draining;
         draining = write(output, frame);
@@ -144,22 +145,39 @@ export async function serveSegments<C extends { readonly awaitSegment?: boolean 
     return written;
   };
   if (!config.awaitSegment) {
-    const written = await one(config, process.stdin, process.stdout);
+    const written = await one(config, frames(process.stdin, frameBytes), process.stdout);
     await new Promise<void>((resolve) => process.stdout.end(resolve));
     await release();
     await report({ type: 'done', frames: written });
     process.disconnect?.();
     return;
   }
+  // An input kept open for the next segment (a run's decoder): its socket, and the frames read from it.
+  let kept: { readonly path: string; readonly socket: Socket; readonly frames: AsyncGenerator<Buffer> } | undefined;
   for await (const message of segmentMessages()) {
     if (!message.input || !message.output) throw new Error('a segment message without its FIFOs');
-    const [input, output] = await Promise.all([openFifo(message.input, 'read', frameBytes), openFifo(message.output, 'write', frameBytes)]);
-    const written = await one({ ...config, ...message }, input, output);
-    input.destroy();
+    const going = kept?.path === message.input ? kept : undefined;
+    if (kept && !going) kept.socket.destroy();
+    kept = undefined;
+    const [input, output] = await Promise.all([going?.socket ?? openFifo(message.input, 'read', frameBytes), openFifo(message.output, 'write', frameBytes)]);
+    const source = going?.frames ?? frames(input, frameBytes);
+    const written = await one({ ...config, ...message }, message.inputFrames === undefined ? source : take(source, message.inputFrames), output);
+    if (message.keepInput) kept = { path: message.input, socket: input, frames: source };
+    else input.destroy();
     await close(output);
     await report({ type: 'done', frames: written });
   }
+  kept?.socket.destroy();
   await release();
+}
+
+/** The next `count` frames of `source`, fewer if it ends first, leaving the rest of it to be read on. */
+async function* take(source: AsyncGenerator<Buffer>, count: number): AsyncGenerator<Buffer> {
+  for (let n = 0; n < count; n++) {
+    const next = await source.next();
+    if (next.done) return;
+    yield next.value;
+  }
 }
 
 /** Every host's last word on failure: one error message over IPC, exit 1. */

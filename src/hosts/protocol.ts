@@ -80,6 +80,10 @@ export interface SegmentMessage {
   readonly type: 'segment';
   readonly input?: string;
   readonly output?: string;
+  /** Read this many frames, not to EOF: the input goes on with the next segment's (one decoder for a run). */
+  readonly inputFrames?: number;
+  /** The next segment reads on from this input: leave it open. */
+  readonly keepInput?: boolean;
   readonly emitStart?: number;
   readonly emitCount?: number;
   readonly firstSource?: number;

@@ -86,19 +86,26 @@ describe('signals and a closed stdout are cancels', () => {
 });
 
 describe('short or damaged frames never pass for success', () => {
-  it('an input truncated while the job runs fails the job with a clear line, nothing left', async () => {
-    const input = makeClip(dir, 'truncated.mkv', { size: '64x48', seconds: 3 });
+  // Chunks: one decoder reads on through the segments, and meets the end early if it had not read that
+  // far (a file larger than its read-ahead). Context windows: each segment's decoder opens the file anew.
+  for (const { how, size, segmenting } of [
+    { how: 'one decoder for the run', size: '640x360', segmenting: { chunk: 12 } },
+    { how: 'a decoder per segment', size: '64x48', segmenting: { mode: 'context', window: 16, overlap: 2 } },
+  ] as const) {
+  it(`an input truncated while the job runs fails the job with a clear line, nothing left (${how})`, async () => {
+    const input = makeClip(dir, `truncated-${++n}.mkv`, { size, seconds: 3 });
     const output = join(dir, `short-${++n}.mp4`);
-    const run = startRun([{ input, output }], options(tempRoot, { model: fast, chunk: 12 }));
+    const run = startRun([{ input, output }], options(tempRoot, { model: fast, ...segmenting }));
     await run.when((item) => (item.progress?.segment ?? 0) >= 1 && item.stage === 'upscale');
     truncateSync(input, Math.floor(statSync(input).size * 0.5));
     const result = await run.ended;
     expect(result.items[0]).toMatchObject({ status: 'failed', error: { kind: 'runtime' } });
-    expect(result.items[0].error!.message).toMatch(/^the input gave \d+ frames where 12 were planned for frames \d+–\d+: .*truncated\.mkv \(was it changed or truncated while upframe ran\?/);
+    expect(result.items[0].error!.message).toMatch(/^the input gave \d+ frames where 12 were planned for frames \d+–\d+: .*truncated-\d+\.mkv \(was it changed or truncated while upframe ran\?/);
     expect(existsSync(output)).toBe(false);
     expect(jobDirs(tempRoot)).toEqual([]);
     run.actor.stop();
   });
+  }
 
   it('--resume redoes a kept segment that was truncated on disk, with a notice, and a cancel leaves no .part', async () => {
     const output = join(dir, `resume-${++n}.mp4`);

@@ -79,8 +79,9 @@ describe('hosts live for the whole job', () => {
     const output = join(dir, `cancel-${++n}.mp4`);
     run = startRun([{ input: clip, output }], options(tempRoot, { model: slow, chunk: 3 }));
     await run.when((item) => item.progress?.segment === 1 && (item.progress?.done ?? 0) >= 4);
-    // Segment 2's FIFOs, and segment 3's, made ahead for its ffmpegs.
-    expect(fifosUnder(tempRoot).map((name) => name.replace(/.*\//, '')).sort()).toEqual(['segment-1.0.fifo', 'segment-1.1.fifo', 'segment-2.0.fifo', 'segment-2.1.fifo']);
+    // One decoder feeds the run of 3-frame segments; segment 2's FIFO to its encoder, and segment 3's,
+    // made ahead for its encoder.
+    expect(fifosUnder(tempRoot).map((name) => name.replace(/.*\//, '')).sort()).toEqual(['run-0.decode.fifo', 'segment-1.0.fifo', 'segment-2.0.fifo']);
     await cancelAndExpectClean(run, tempRoot, output);
     expect(fifosUnder(tempRoot)).toEqual([]);
   });
@@ -117,9 +118,10 @@ describe('hosts live for the whole job', () => {
     renameSync(makeClip(dir, 'long.mp4', { size: '64x48', seconds: 2, rate: '24' }), input);
     const short = makeClip(dir, 'short.mp4', { size: '64x48', seconds: 1.75, rate: '24' });
     const output = join(dir, `short-${++n}.mp4`);
-    run = startRun([{ input, output }], options(tempRoot, { model: nearest, chunk: 12 }));
+    // Context windows (12 frames and 2 of context each side): each segment has a decoder of its own.
+    run = startRun([{ input, output }], options(tempRoot, { model: nearest, mode: 'context', window: 16, overlap: 2 }));
     // While segment 2 runs on the file it opened, the input becomes a 42-frame clip: segment 3's
-    // decoder (started with segment 2, on either file) gets all 12, segment 4's 6.
+    // decoder (started with segment 2, on either file) gets all its frames, segment 4's 8 of 14.
     await run.when((item) => item.progress?.segment === 1);
     renameSync(short, input);
     const result = await run.ended;
