@@ -233,7 +233,10 @@ async function feedSegment(
       });
     }, 50);
     const written = await chainFrames(hostsDone, decoded, encoded, input, part, needed);
-    // A run's decoder goes on with the next segment: its ending tells only at the run's end, or once it ended.
+    // A run's decoder goes on with the next segment: its ending tells only at the run's end, or once it
+    // ended. At the end its FIFO has no reader left (the host let go of it): a decoder with frames
+    // beyond the plan gets EPIPE, not a wait.
+    if (shared?.last) pipes.release(fifos[0]);
     if (!shared || shared.last || !decode.isAlive()) await expectSuccess(decoded, 'decoding', input, 'input');
     const planned = range.to - range.from;
     if (written !== planned) throw shortFrames(written, planned, segment, input);
