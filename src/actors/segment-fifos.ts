@@ -14,22 +14,21 @@ export class SegmentFifos {
 
   /** `count` FIFOs for segment `index`, in chain order. */
   make(index: number, count: number): string[] {
-    const paths = Array.from({ length: count }, (_, n) => join(this.dir, `segment-${index}.${n}.fifo`));
+    return this.mkfifo(Array.from({ length: count }, (_, n) => join(this.dir, `segment-${index}.${n}.fifo`)));
+  }
+
+  /** The one FIFO that a run's encoder reads, or its decoder writes (segment-run.ts), the run's segments one after another. */
+  makeRun(first: number, side: 'decode' | 'encode'): string {
+    return this.mkfifo([join(this.dir, `run-${first}.${side}.fifo`)])[0];
+  }
+
+  private mkfifo(paths: string[]): string[] {
     // One host between a run's decoder and its encoder: the segment has no FIFO of its own.
     if (paths.length === 0) return paths;
     for (const path of paths) rmSync(path, { force: true });
     execFileSync('mkfifo', ['-m', '600', '--', ...paths], { stdio: 'ignore' });
     paths.forEach((path) => this.live.add(path));
     return paths;
-  }
-
-  /** The one FIFO that a run's encoder reads, or its decoder writes (segment-run.ts), the run's segments one after another. */
-  makeRun(first: number, side: 'decode' | 'encode'): string {
-    const path = join(this.dir, `run-${first}.${side}.fifo`);
-    rmSync(path, { force: true });
-    execFileSync('mkfifo', ['-m', '600', '--', path], { stdio: 'ignore' });
-    this.live.add(path);
-    return path;
   }
 
   /**
