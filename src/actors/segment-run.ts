@@ -29,10 +29,15 @@ const FEWEST_FRAMES = 17;
 export function planRuns(todo: readonly number[], frames: (index: number) => number, work: ProcessWork): number[][] {
   const encoding = segmentEncoding(work);
   const joinable = (index: number) => encoding.kind === 'final' && forcedKeyframeArgs(encoding.encoding) !== undefined && frames(index) >= FEWEST_FRAMES;
+  return consecutive(todo, (before, index) => joinable(before) && joinable(index));
+}
+
+/** `todo` cut into runs of consecutive indices, each index in a run joining the one before it, at most MOST_SEGMENTS long. */
+function consecutive(todo: readonly number[], joins: (before: number, index: number) => boolean): number[][] {
   const runs: number[][] = [];
   for (const index of todo) {
     const last = runs.at(-1);
-    if (joinable(index) && last && joinable(last[0]) && last.at(-1) === index - 1 && last.length < MOST_SEGMENTS) last.push(index);
+    if (last && last.at(-1) === index - 1 && last.length < MOST_SEGMENTS && joins(index - 1, index)) last.push(index);
     else runs.push([index]);
   }
   return runs;
@@ -107,13 +112,7 @@ export function startRunEncoder(
  */
 export function planDecodeRuns(todo: readonly number[], segments: readonly Segment[]): number[][] {
   const follows = (before: Segment, after: Segment) => before.decodeEnd === after.decodeStart && before.decodeEnd === before.end && after.decodeStart === after.start;
-  const runs: number[][] = [];
-  for (const index of todo) {
-    const last = runs.at(-1);
-    if (last && last.at(-1) === index - 1 && follows(segments[index - 1], segments[index]) && last.length < MOST_SEGMENTS) last.push(index);
-    else runs.push([index]);
-  }
-  return runs;
+  return consecutive(todo, (before, index) => follows(segments[before], segments[index]));
 }
 
 /** One decoder's ffmpeg and its FIFO: a segment's own, or a run's. */
