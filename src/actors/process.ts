@@ -15,7 +15,7 @@ import { planSegments, previewSegment, type Segment } from '../services/segments
 import { endingOf, toolFailure, type Ending } from '../services/tool-failure.js';
 import { outputRange, segmentMessages, startChain, stopChain, type Chain } from './host-chain.js';
 import { SegmentFifos, unstick, viaFifo } from './segment-fifos.js';
-import { planDecodeRuns, planRuns, startDecoder, startRunEncoder, type Decoder, type RunEncoder } from './segment-run.js';
+import { planDecodeRuns, planRuns, sharesEncoder, startDecoder, startRunEncoder, type Decoder, type RunEncoder } from './segment-run.js';
 import { readFrameTimes } from './frame-times.js';
 import { readBackFrames } from './read-back.js';
 import { defineWork, type WorkScope } from './work.js';
@@ -348,7 +348,7 @@ export const processWork = defineWork<ProcessWork, ProcessResult>('process', asy
   // Consecutive segments share one encoder where it can cut at forced keyframes, and one decoder where
   // their frames follow on (segment-run.ts).
   const runsOf = (runs: number[][]) => new Map<number, readonly number[]>(runs.flatMap((run) => run.map((index) => [index, run] as const)));
-  const runOf = runsOf(planRuns(todo, (index) => sizes[index], work));
+  const runOf = runsOf(planRuns(todo, (index) => sizes[index], sharesEncoder(work)));
   const decodeRunOf = runsOf(decodeRuns);
   const encoders = new Map<number, RunEncoder>();
   const decoders = new Map<number, Decoder>();

@@ -21,14 +21,19 @@ const MOST_SEGMENTS = 1000;
  */
 const FEWEST_FRAMES = 17;
 
+/** Whether the job's encoder starts a segment on a forced keyframe (encoders.ts `forcedKeyframeArgs`). */
+export function sharesEncoder(work: ProcessWork): boolean {
+  const encoding = segmentEncoding(work);
+  return encoding.kind === 'final' && forcedKeyframeArgs(encoding.encoding) !== undefined;
+}
+
 /**
- * The segments (indices, in order) that one encoder writes: the consecutive ones still to do, where
- * the encoder starts a segment on a forced keyframe (encoders.ts `forcedKeyframeArgs`); every other
+ * The segments (indices, in order) that one encoder writes: the consecutive ones still to do, of
+ * FEWEST_FRAMES or more, where the encoder can cut at forced keyframes (`shares`); every other
  * segment is a run of its own, with an encoder of its own.
  */
-export function planRuns(todo: readonly number[], frames: (index: number) => number, work: ProcessWork): number[][] {
-  const encoding = segmentEncoding(work);
-  const joinable = (index: number) => encoding.kind === 'final' && forcedKeyframeArgs(encoding.encoding) !== undefined && frames(index) >= FEWEST_FRAMES;
+export function planRuns(todo: readonly number[], frames: (index: number) => number, shares: boolean): number[][] {
+  const joinable = (index: number) => shares && frames(index) >= FEWEST_FRAMES;
   return consecutive(todo, (before, index) => joinable(before) && joinable(index));
 }
 
