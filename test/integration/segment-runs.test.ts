@@ -149,6 +149,41 @@ describe('consecutive segments through one encoder', () => {
     });
   }
 
+  it('pause in the middle of a run stops its decoder, host and encoder; resumed, the run gives the frames of a whole run; a cancel while paused leaves nothing', async () => {
+    const whole = join(dir, `whole-${++n}.mkv`);
+    await runDone(clip, whole, tempRoot, options(tempRoot, { model: nearest, ...lossless }));
+    const slow = slowModel(dir, 10);
+    const states = () => markedProcesses(runMarker()).map((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/stat`, 'latin1').split(') ')[1][0];
+      } catch {
+        return 'gone';
+      }
+    }).filter((state) => state !== 'gone' && state !== 'Z');
+    for (const after of ['resume', 'cancel'] as const) {
+      const output = join(dir, `paused-${++n}.mkv`);
+      run = startRun([{ input: clip, output }], options(tempRoot, { model: slow, chunk: 18, ...lossless }));
+      await run.when((item) => (item.progress?.done ?? 0) >= 24);
+      run.actor.send({ type: 'app.pause' });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const done = run.actor.getSnapshot().context.items[0].progress?.done;
+      // The host, the run's decoder (unless it has written the whole run) and its encoder, all stopped.
+      expect(states().length).toBeGreaterThanOrEqual(2);
+      expect(new Set(states())).toEqual(new Set(['T']));
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(run.actor.getSnapshot().context.items[0].progress?.done).toBe(done);
+      if (after === 'cancel') {
+        await cancelAndExpectClean(run, tempRoot, output);
+        continue;
+      }
+      run.actor.send({ type: 'app.pause' });
+      expect((await run.ended).items[0].status).toBe('done');
+      expect(frameMd5s(output)).toEqual(frameMd5s(whole));
+      expect(invariantViolations(run.actor, tempRoot, [output])).toEqual([]);
+      run.actor.stop();
+    }
+  });
+
   it('--resume after a cancel in a run reuses the finished segments and gives the frames of a whole run', async () => {
     const whole = join(dir, `whole-${++n}.mkv`);
     await runDone(clip, whole, tempRoot, options(tempRoot, { model: nearest, ...lossless }));
