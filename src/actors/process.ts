@@ -97,7 +97,7 @@ function noticeReuse(scope: WorkScope, reused: number, count: number): void {
 }
 
 /** How long a failed job waits for a run's encoder to complete the files of the segments fed whole. */
-const RUN_FLUSH_MS = 1000;
+const RUN_FLUSH_MS = 3000;
 
 /** The space the job's segments still need, estimated from those on disk: bytes a frame × frames to go. */
 type SpaceNeeded = () => number | undefined;
@@ -403,7 +403,8 @@ export const processWork = defineWork<ProcessWork, ProcessResult>('process', asy
       // with later frames or at its input's end: it gets that end now, and the segments fed whole are
       // kept (for --resume); a host still writing may hold the end back, so not for long.
       for (const encoder of encoders.values()) encoder.close();
-      await Promise.race([finishing, new Promise((resolve) => setTimeout(resolve, RUN_FLUSH_MS).unref())]);
+      if (encoders.size === 0) await finishing;
+      else await Promise.race([finishing, new Promise((resolve) => setTimeout(resolve, RUN_FLUSH_MS).unref())]);
       throw error;
     }
     // A segment with its own encoder finishes while the next is fed, one at a time; a run's segments
