@@ -2,7 +2,7 @@ import * as ort from 'onnxruntime-node';
 import type { Device } from '../domain.js';
 import { UserError } from '../services/errors.js';
 import { cudaInstallCommand } from '../services/gpu.js';
-import { adaptSpinning, BusyMeter, NO_SPINNING } from './spinning.js';
+import { adaptSpinning, BusyMeter, NO_SPINNING, startsSpinning } from './spinning.js';
 
 /** Where a session runs: onnxruntime's execution provider. */
 export type Provider = 'cpu' | 'webgpu' | 'cuda';
@@ -71,9 +71,9 @@ const hostMeter = new BusyMeter();
 
 async function loadOnCpu(model: ModelSource, threads?: number): Promise<ort.InferenceSession> {
   try {
-    const session = await createSession(model, 'cpu', threads);
-    // One thread has no pool to spin.
-    return threads === 1 ? session : adaptSpinning(session, () => createSession(model, 'cpu', threads, false), hostMeter).session;
+    const spinning = startsSpinning(threads);
+    const session = await createSession(model, 'cpu', threads, spinning);
+    return spinning ? adaptSpinning(session, () => createSession(model, 'cpu', threads, false), hostMeter).session : session;
   } catch (cause) {
     throw new UserError('not a valid ONNX model', { kind: 'input', file: model.path, tryMessage: 'pass a .onnx file exported for inference', cause });
   }

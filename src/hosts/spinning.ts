@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import type * as ort from 'onnxruntime-node';
 
 /**
@@ -15,6 +16,15 @@ import type * as ort from 'onnxruntime-node';
 export const SPIN_SHARE = 0.75;
 /** The session options of a quiet session: its pool's workers sleep while they wait. */
 export const NO_SPINNING: ort.InferenceSession.SessionOptions = { extra: { session: { intra_op: { allow_spinning: '0' } } } };
+/**
+ * Whether a CPU session starts with spinning threads (then adapts, `adaptSpinning`): not with one
+ * thread (no pool to spin), nor with more threads than cores, where a spinning worker only keeps a
+ * core from one that has work to do.
+ */
+export function startsSpinning(threads: number | undefined, cores = availableParallelism()): boolean {
+  return threads === undefined || (threads > 1 && threads <= cores);
+}
+
 /** Runs not measured: the model's first runs (a shape probe, the first frame) pay its warm-up. */
 export const WARMUP_RUNS = 2;
 /** The measurement ends after this many runs and at least this long. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BusyMeter, MEASURED_MS, MEASURED_RUNS, SPIN_SHARE, spinningPays, WARMUP_RUNS } from '../../src/hosts/spinning.js';
+import { BusyMeter, MEASURED_MS, MEASURED_RUNS, SPIN_SHARE, spinningPays, startsSpinning, WARMUP_RUNS } from '../../src/hosts/spinning.js';
 
 /** A meter on a clock the test moves: `run(busy, idle)` is one run of `busy` ms, then `idle` ms of waiting. */
 function meter() {
@@ -66,5 +66,14 @@ describe('BusyMeter and spinningPays', () => {
     const edge = meter();
     for (let i = 0; i < 30; i++) edge.run(SPIN_SHARE * 100, (1 - SPIN_SHARE) * 100);
     expect(spinningPays(edge.m)).toBe(true);
+  });
+
+  it('starts spinning with onnxruntime\'s own thread count or up to one thread a core, not with one thread or more threads than cores', () => {
+    expect(startsSpinning(undefined, 2)).toBe(true);
+    expect(startsSpinning(2, 2)).toBe(true);
+    expect(startsSpinning(8, 16)).toBe(true);
+    expect(startsSpinning(1, 16)).toBe(false);
+    expect(startsSpinning(3, 2)).toBe(false);
+    expect(startsSpinning(6, 2)).toBe(false);
   });
 });
