@@ -1,4 +1,5 @@
 import { basename, resolve } from 'node:path';
+import type { Readable } from 'node:stream';
 import type { ProcessWork } from '../domain.js';
 import { decodeArgs, fileArg, segmentEncoding, segmentRunArgs, type SegmentFrame, type SideImages } from '../services/ffmpeg/args.js';
 import { seekBefore, type FrameTimes } from '../services/ffmpeg/probe.js';
@@ -7,6 +8,7 @@ import { forcedKeyframeArgs } from '../services/ffmpeg/encoders.js';
 import { ffmpegBinaries } from '../services/ffmpeg/resolve.js';
 import type { SegmentStore } from '../services/checkpoints.js';
 import type { OwnedProcess } from '../services/supervisor.js';
+import { onLines } from '../services/streams.js';
 import { endingOf, type Ending } from '../services/tool-failure.js';
 import { viaFifo, type SegmentFifos } from './segment-fifos.js';
 import type { WorkScope } from './work.js';
@@ -83,19 +85,12 @@ export function startRunEncoder(
   encoded.catch(() => undefined);
   const completed = new Set<number>();
   const waiting = new Map<number, () => void>();
-  let text = '';
-  const list = encode.child.stdio[3] as NodeJS.ReadableStream;
-  list.setEncoding('utf8');
-  list.on('data', (chunk: string) => {
-    text += chunk;
-    const lines = text.split('\n');
-    text = lines.pop()!;
-    for (const line of lines) {
-      const index = Number(/(\d+)\.nut\.part$/.exec(basename(line.trim()))?.[1]);
-      if (!Number.isInteger(index)) continue;
-      completed.add(index);
-      waiting.get(index)?.();
-    }
+  const list = encode.child.stdio[3] as Readable;
+  onLines(list, (line) => {
+    const index = Number(/(\d+)\.nut\.part$/.exec(basename(line.trim()))?.[1]);
+    if (!Number.isInteger(index)) return;
+    completed.add(index);
+    waiting.get(index)?.();
   });
   // Every name the encoder wrote has arrived once its fd 3 is closed, which may come after its exit.
   const listEnded = new Promise<void>((resolve) => list.once('close', resolve));

@@ -21,6 +21,20 @@ export function collectText(stream: Readable | null | undefined, limit = 1 << 20
   });
 }
 
+/**
+ * A child's output line by line, as the lines come. Read as latin1, each byte a character: a chunk
+ * may end inside a UTF-8 sequence, and the newlines and ASCII a caller looks for come through whole.
+ */
+export function onLines(stream: Readable, onLine: (line: string) => void): void {
+  let buffered = '';
+  stream.on('data', (chunk: Buffer) => {
+    buffered += chunk.toString('latin1');
+    const lines = buffered.split('\n');
+    buffered = lines.pop() ?? '';
+    for (const line of lines) onLine(line);
+  });
+}
+
 /** Terminal escapes (colours, cursor moves) that a child wrote for a terminal, not for our one-line messages. */
 const ESCAPES = /\u001b\[[0-?]*[ -/]*[@-~]|\u001b\][^\u0007\u001b]*(?:\u0007|\u001b\\)|\u001b[@-Z\\-_]/g;
 

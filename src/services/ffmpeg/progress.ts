@@ -1,12 +1,9 @@
 import type { Readable } from 'node:stream';
+import { onLines } from '../streams.js';
 
 /** `frame=N` lines of ffmpeg's `-progress` output, as they come. */
 export function onProgressFrames(stream: Readable, onFrame: (frame: number) => void): void {
-  let buffered = '';
-  stream.on('data', (chunk: Buffer) => {
-    buffered += chunk.toString('latin1');
-    const lines = buffered.split('\n');
-    buffered = lines.pop() ?? '';
-    for (const line of lines) if (line.startsWith('frame=')) onFrame(Number(line.slice(6)));
+  onLines(stream, (line) => {
+    if (line.startsWith('frame=')) onFrame(Number(line.slice(6)));
   });
 }
