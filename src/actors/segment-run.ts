@@ -73,7 +73,9 @@ export function startRunEncoder(
   if (encoding.kind !== 'final') throw new Error('a run of segments is encoded in the output\'s codec');
   const fifo = pipes.makeRun(run[0].index, 'encode');
   pipes.holdWriteSide(fifo);
-  const cuts = run.slice(0, -1).map((_, k) => run.slice(0, k + 1).reduce((sum, segment) => sum + segment.frames, 0));
+  // Each segment but the first starts where the frames before it end.
+  let sum = 0;
+  const cuts = run.slice(0, -1).map((segment) => (sum += segment.frames));
   const args = segmentRunArgs(frame, { pattern: store.partPattern, first: run[0].index, cuts, keyframes: forcedKeyframeArgs(encoding.encoding)! }, side, encoding);
   const encode = scope.spawn({
     command: ffmpegBinaries().ffmpeg,
