@@ -1,3 +1,2 @@
-export declare const ENTRIES: Readonly<Record<string, string>>;
 export declare function buildCache(root: string): string;
 export declare function compiled(root: string): string | undefined;

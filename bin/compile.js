@@ -8,7 +8,7 @@ import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, wri
 import { join } from 'node:path';
 
 /** Every program upframe starts with `node`: the CLI and its hosts, in one build that shares chunks. */
-export const ENTRIES = {
+const ENTRIES = {
   cli: 'src/cli.ts',
   'hosts/upscale': 'src/hosts/upscale.ts',
   'hosts/interpolate': 'src/hosts/interpolate.ts',

@@ -21,7 +21,7 @@ const require = createRequire(import.meta.url);
 export type HostName = 'upscale' | 'interpolate' | 'face' | 'check-session' | 'face-check' | 'device-check';
 
 /** A process of its own that may load onnxruntime (the orchestrator never does): its source. */
-export function hostEntry(name: HostName): string {
+function hostEntry(name: HostName): string {
   return join(PACKAGE_ROOT, 'src', 'hosts', `${name}.ts`);
 }
 
