@@ -1,6 +1,7 @@
-import { constants, open } from 'node:fs';
+import { close as closeFd, constants, open, write as writeFd } from 'node:fs';
 import { Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
+import { promisify } from 'node:util';
 import { toJobError } from '../services/errors.js';
 import type { HostMessage, SegmentMessage } from './protocol.js';
 
@@ -54,50 +55,77 @@ async function* segmentMessages(): AsyncGenerator<SegmentMessage> {
   }
 }
 
-/** Respects backpressure: the next stage's pace sets ours. A write after the reader went throws. */
-export async function write(output: Writable, data: Uint8Array): Promise<void> {
-  if (output.errored) throw output.errored;
-  if (!output.write(data)) {
-    await new Promise<void>((resolve, reject) => {
-      const done = (error?: Error) => {
-        output.off('drain', done);
-        output.off('error', done);
-        output.off('close', closed);
-        if (error) reject(error);
-        else resolve();
-      };
-      const closed = () => done(output.errored ?? new Error('write EPIPE'));
-      output.once('drain', done);
-      output.once('error', done);
-      output.once('close', closed);
-    });
-  }
+/** Where a segment's frames go, one whole frame per write. A write after the reader went throws. */
+interface FrameSink {
+  write(data: Uint8Array): Promise<void>;
+  close(): Promise<void>;
 }
+
+/** A stream (a host run on its own writes to stdout); respects backpressure: the next stage's pace sets ours. */
+function streamSink(output: Writable): FrameSink {
+  return {
+    async write(data) {
+      if (output.errored) throw output.errored;
+      if (output.write(data)) return;
+      await new Promise<void>((resolve, reject) => {
+        const done = (error?: Error) => {
+          output.off('drain', done);
+          output.off('error', done);
+          output.off('close', closed);
+          if (error) reject(error);
+          else resolve();
+        };
+        const closed = () => done(output.errored ?? new Error('write EPIPE'));
+        output.once('drain', done);
+        output.once('error', done);
+        output.once('close', closed);
+      });
+    },
+    close() {
+      if (output.destroyed) return output.errored ? Promise.reject(output.errored) : Promise.resolve();
+      return new Promise((resolve, reject) => {
+        output.end();
+        output.once('close', () => (output.errored ? reject(output.errored) : resolve()));
+      });
+    },
+  };
+}
+
+const writeBytes = promisify(writeFd);
+const closeDescriptor = promisify(closeFd);
 
 /**
- * A FIFO of the segment, opened as the OS does it (the open waits for the other side) in the thread
- * pool, then handed to a socket for non-blocking reads or writes on the event loop.
+ * A FIFO's blocking descriptor, written in the thread pool: the kernel moves a whole frame in one
+ * system call, where a socket's non-blocking writes wake the event loop once per 64 KiB the pipe
+ * holds (a 1080p frame: 95 wake-ups; 96 frames took 330 ms of CPU that way, 165 ms this way).
+ * The event loop stays free meanwhile: the next frame is computed while this one drains.
  */
-function openFifo(path: string, side: 'read' | 'write', frameBytes: number): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    open(path, side === 'read' ? constants.O_RDONLY : constants.O_WRONLY, (error, fd) => {
-      if (error) return reject(error);
-      // Reading, two frames may wait in memory: the decoder runs ahead while a frame is computed.
-      const options = { fd, readable: side === 'read', writable: side === 'write', readableHighWaterMark: 2 * frameBytes };
-      const socket = new Socket(options);
-      // A write error surfaces at the next write (see write); an unheard 'error' would crash the host.
-      socket.on('error', () => undefined);
-      resolve(socket);
-    });
-  });
+function fifoSink(fd: number): FrameSink {
+  return {
+    async write(data) {
+      for (let offset = 0; offset < data.length; ) {
+        const { bytesWritten } = await writeBytes(fd, data, offset, data.length - offset);
+        offset += bytesWritten;
+      }
+    },
+    close: () => closeDescriptor(fd),
+  };
 }
 
-function close(output: Writable): Promise<void> {
-  if (output.destroyed) return output.errored ? Promise.reject(output.errored) : Promise.resolve();
-  return new Promise((resolve, reject) => {
-    output.end();
-    output.once('close', () => (output.errored ? reject(output.errored) : resolve()));
-  });
+/** A FIFO of the segment, opened as the OS does it (the open waits for the other side) in the thread pool. */
+function openFifo(path: string, flags: number): Promise<number> {
+  return new Promise((resolve, reject) => open(path, flags, (error, fd) => (error ? reject(error) : resolve(fd))));
+}
+
+/** The segment's input FIFO, handed to a socket for non-blocking reads on the event loop. */
+async function openInput(path: string, frameBytes: number): Promise<Socket> {
+  const fd = await openFifo(path, constants.O_RDONLY);
+  // Two frames may wait in memory: the decoder runs ahead while a frame is computed.
+  const options = { fd, readable: true, writable: false, readableHighWaterMark: 2 * frameBytes };
+  const socket = new Socket(options);
+  // A read error ends the frames early, which the segment's frame count catches; an unheard 'error' would crash the host.
+  socket.on('error', () => undefined);
+  return socket;
 }
 
 /** What a host's segment work gets: the frames received, and the way to write its own. */
@@ -123,7 +151,7 @@ export async function serveSegments<C extends { readonly awaitSegment?: boolean 
   serve: (segment: C & Partial<SegmentMessage>, io: SegmentIO) => Promise<void>,
   release: () => Promise<void>,
 ): Promise<void> {
-  const one = async (segment: C & Partial<SegmentMessage>, received: AsyncGenerator<Buffer>, output: Writable): Promise<number> => {
+  const one = async (segment: C & Partial<SegmentMessage>, received: AsyncGenerator<Buffer>, output: FrameSink): Promise<number> => {
     let written = 0;
     // One frame in flight: the next is computed while the last drains into the next process.
     let draining: Promise<void> = Promise.resolve();
@@ -131,7 +159,7 @@ export async function serveSegments<C extends { readonly awaitSegment?: boolean 
       frames: received,
       emit: async (frame) => {
         await draining;
-        draining = write(output, frame);
+        draining = output.write(frame);
         draining.catch(() => undefined);
         written += 1;
         void report({ type: 'frame', done: written });
@@ -145,7 +173,7 @@ export async function serveSegments<C extends { readonly awaitSegment?: boolean 
     return written;
   };
   if (!config.awaitSegment) {
-    const written = await one(config, frames(process.stdin, frameBytes), process.stdout);
+    const written = await one(config, frames(process.stdin, frameBytes), streamSink(process.stdout));
     await new Promise<void>((resolve) => process.stdout.end(resolve));
     await release();
     await report({ type: 'done', frames: written });
@@ -159,12 +187,12 @@ export async function serveSegments<C extends { readonly awaitSegment?: boolean 
     const going = kept?.path === message.input ? kept : undefined;
     if (kept && !going) kept.socket.destroy();
     kept = undefined;
-    const [input, output] = await Promise.all([going?.socket ?? openFifo(message.input, 'read', frameBytes), openFifo(message.output, 'write', frameBytes)]);
+    const [input, output] = await Promise.all([going?.socket ?? openInput(message.input, frameBytes), openFifo(message.output, constants.O_WRONLY).then(fifoSink)]);
     const source = going?.frames ?? frames(input, frameBytes);
     const written = await one({ ...config, ...message }, message.inputFrames === undefined ? source : take(source, message.inputFrames), output);
     if (message.keepInput) kept = { path: message.input, socket: input, frames: source };
     else input.destroy();
-    await close(output);
+    await output.close();
     await report({ type: 'done', frames: written });
   }
   kept?.socket.destroy();
