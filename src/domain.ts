@@ -145,6 +145,14 @@ export function jobDirPath(tempRoot: string, jobId: string): string {
   return `${tempRoot.replace(/\/+$/, '')}/job-${jobId}`;
 }
 
+/** ffprobe's names: `bt709`, `bt2020`, `smpte2084` (PQ), `arib-std-b67` (HLG), `bt2020nc`, `tv`. */
+export interface Colour {
+  readonly primaries?: string;
+  readonly transfer?: string;
+  readonly matrix?: string;
+  readonly range?: string;
+}
+
 export interface MediaInfo {
   /** Display size: ffmpeg's decoder applies the rotation, so frames arrive in this size. */
   readonly width: number;
@@ -154,6 +162,8 @@ export interface MediaInfo {
   readonly frameCount: number;
   readonly durationSec: number;
   readonly pixFmt: string;
+  /** The video's colour description as ffprobe names it; a name it does not know is left out. */
+  readonly colour?: Colour;
   readonly audioCodecs: readonly string[];
   readonly subtitleCodecs: readonly string[];
   readonly formatName: string;

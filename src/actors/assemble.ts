@@ -4,8 +4,7 @@ import type { Readable } from 'node:stream';
 import type { AssembleWork, ProcessResult } from '../domain.js';
 import { removeStore } from '../services/checkpoints.js';
 import { freeBytes, isNoSpace, notEnoughSpace } from '../services/disk-space.js';
-import { assembleArgs, concatList, containerFor, droppedSubtitles } from '../services/ffmpeg/args.js';
-import { resolveEncoding } from '../services/ffmpeg/encoders.js';
+import { assembleArgs, concatList, containerFor, droppedSubtitles, jobEncoding } from '../services/ffmpeg/args.js';
 import { onProgressFrames } from '../services/ffmpeg/progress.js';
 import { ffmpegBinaries } from '../services/ffmpeg/resolve.js';
 import { sweepStaleLocks } from '../services/output-lock.js';
@@ -71,7 +70,7 @@ export const assembleWork = defineWork<AssembleWork, AssembleResult>('assemble',
   }
   const ffmpeg = scope.spawn({
     command: ffmpegBinaries().ffmpeg,
-    args: assembleArgs(container, resolveEncoding(work.options, container, undefined, output).codec, work.media, list, resolve(work.input), partial),
+    args: assembleArgs(container, jobEncoding(work.options, output, work.media), work.media, list, resolve(work.input), partial),
     role: 'mux',
     stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
   });

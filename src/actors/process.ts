@@ -3,7 +3,7 @@ import { dirname, join, resolve } from 'node:path';
 import type { JobOptions, ProcessResult, ProcessWork } from '../domain.js';
 import type { OwnedProcess } from '../services/supervisor.js';
 import { inputIdentity, openResumeStore, removeParts, resumeDir, temporaryStore, type SegmentStore } from '../services/checkpoints.js';
-import { fileArg, segmentArgs, segmentEncoding } from '../services/ffmpeg/args.js';
+import { colourNotice, fileArg, segmentArgs, segmentEncoding } from '../services/ffmpeg/args.js';
 import type { FrameTimes } from '../services/ffmpeg/probe.js';
 import { ffmpegBinaries } from '../services/ffmpeg/resolve.js';
 import { freeBytes, isNoSpace, notEnoughSpace } from '../services/disk-space.js';
@@ -72,6 +72,7 @@ async function takeDeviceLease(scope: WorkScope, work: ProcessWork): Promise<voi
   if (segments.kind === 'final' && options.encoder === undefined && choice.encoders?.includes(segments.encoding.encoder)) {
     scope.notice(`encoder auto: ${segments.encoding.encoder}${choice.adapter ? ` on ${choice.adapter}` : ''}, as inference runs there (--encoder names the CPU's)`);
   }
+  if (segments.kind === 'final' && segments.wide) scope.notice(colourNotice(segments.wide, segments.encoding));
   const onCpu = choice.device === 'cpu';
   await scope.lease(onCpu ? 'cpu' : 'gpu', onCpu ? Math.max(1, options.jobs ?? 1) : 1);
 }

@@ -4,8 +4,8 @@ import { describe, expect, it } from 'vitest';
 import type { Check } from '../../src/cli/doctor.js';
 import { usableEncoders } from '../../src/services/ffmpeg/encoders.js';
 import { scratchDir } from '../helpers/app.js';
-import { cli } from '../helpers/cli.js';
-import { ffmpeg, frameMd5s, makeClip, videoStream } from '../helpers/media.js';
+import { cli, jsonEvents } from '../helpers/cli.js';
+import { decodeFrames, ffmpeg, frameMd5s, makeClip, psnr, videoStream } from '../helpers/media.js';
 import { nearestModel } from '../helpers/models.js';
 
 const dir = scratchDir();
@@ -35,6 +35,72 @@ describe('--codec, --encoder, --preset: segments in the output\'s codec, joined 
       if (codec === 'hevc') expect(tagOf(output)).toBe('hvc1');
     });
   }
+});
+
+function colourOf(file: string): Record<string, string> {
+  const entries = 'pix_fmt,color_space,color_transfer,color_primaries,color_range';
+  const out = execFileSync(ffmpeg.ffprobe, ['-v', 'error', '-select_streams', 'v:0', '-show_entries', `stream=${entries}`, '-of', 'json', file], { encoding: 'utf8' });
+  return (JSON.parse(out) as { streams: Record<string, string>[] }).streams[0];
+}
+
+/** Each source pixel as a 2×2 block: what the ×2 nearest model makes of a frame. */
+function doubled(frame: Uint8Array, width: number, height: number): Uint8Array {
+  const out = new Uint8Array(width * 2 * height * 2 * 3);
+  for (let y = 0; y < height * 2; y++) {
+    for (let x = 0; x < width * 2; x++) out.set(frame.subarray(((y >> 1) * width + (x >> 1)) * 3, ((y >> 1) * width + (x >> 1)) * 3 + 3), (y * width * 2 + x) * 3);
+  }
+  return out;
+}
+
+describe('colour: a wide-gamut or HDR source keeps its colour', () => {
+  // HDR10 as cameras and discs make it: 10-bit HEVC, BT.2020 primaries and matrix, the PQ curve. One
+  // flat, saturated colour: a wrong matrix shifts it by 30 dB's worth, where edges' chroma would blur
+  // the difference (testsrc2: 35 against 33 dB).
+  const hdr = join(dir, 'hdr10.mp4');
+  execFileSync(ffmpeg.ffmpeg, [
+    '-nostdin', '-loglevel', 'error', '-f', 'lavfi', '-i', 'color=c=0xD02850:size=64x48:rate=24:duration=0.5',
+    '-vf', 'scale=out_color_matrix=bt2020:out_range=tv,format=yuv420p10le', '-c:v', 'libx265', '-x265-params', 'log-level=error',
+    '-colorspace', 'bt2020nc', '-color_primaries', 'bt2020', '-color_trc', 'smpte2084', '-color_range', 'tv', '-y', hdr,
+  ]);
+  const HDR10 = { color_space: 'bt2020nc', color_transfer: 'smpte2084', color_primaries: 'bt2020', color_range: 'tv' };
+
+  /** The output's pictures against the source's, doubled, each decoded by its own tags: 45 dB when the encode's matrix is the one tagged, 30 when not. */
+  function colourPsnr(output: string): number {
+    const source = decodeFrames(hdr);
+    const made = decodeFrames(output);
+    expect(made.frames).toHaveLength(source.frames.length);
+    return Math.min(...made.frames.map((frame, i) => psnr(frame, doubled(source.frames[i], source.width, source.height))));
+  }
+
+  it('HDR10 in, no codec named: 10-bit h265 tagged as the source, the same colours, and a notice saying so', async () => {
+    const output = join(dir, 'hdr-out.mp4');
+    const result = await cli(['run', hdr, '-o', output, '--model', model, '--chunk', '5', '--temp-dir', tempRoot, '--json']).result;
+    expect(result.code).toBe(0);
+    expect(colourOf(output)).toMatchObject({ pix_fmt: 'yuv420p10le', ...HDR10 });
+    expect(videoStream(output).codec_name).toBe('hevc');
+    expect(colourPsnr(output)).toBeGreaterThan(40);
+    const notices = jsonEvents(result.stdout).filter((e) => e.type === 'notice').map((e) => String(e.message));
+    expect(notices).toContain('HDR (PQ, BT.2020) source: written 10-bit h265, tagged bt2020/smpte2084 as the source is; the models see its picture as 8-bit RGB');
+  });
+
+  it('--codec h264 is kept: 10-bit H.264 tagged as the source; lossless FFV1 keeps the primaries and curve', async () => {
+    const h264 = join(dir, 'hdr-h264.mkv');
+    expect((await cli(['run', hdr, '-o', h264, '--codec', 'h264', '--model', model, '--temp-dir', tempRoot]).result).code).toBe(0);
+    expect(videoStream(h264).codec_name).toBe('h264');
+    expect(colourOf(h264)).toMatchObject({ pix_fmt: 'yuv420p10le', ...HDR10 });
+    expect(colourPsnr(h264)).toBeGreaterThan(40);
+    const lossless = join(dir, 'hdr-lossless.mkv');
+    expect((await cli(['run', hdr, '-o', lossless, '--lossless', '--model', model, '--temp-dir', tempRoot]).result).code).toBe(0);
+    expect(colourOf(lossless)).toMatchObject({ pix_fmt: 'bgr0', color_transfer: 'smpte2084', color_primaries: 'bt2020' });
+    expect(colourPsnr(lossless)).toBe(Number.POSITIVE_INFINITY);
+  });
+
+  it('an SDR source is written BT.709, 8-bit, as before', async () => {
+    const output = join(dir, 'sdr.mp4');
+    expect((await cli(['run', clip, '-o', output, '--model', model, '--temp-dir', tempRoot]).result).code).toBe(0);
+    expect(colourOf(output)).toMatchObject({ pix_fmt: 'yuv420p', color_space: 'bt709', color_transfer: 'bt709', color_primaries: 'bt709', color_range: 'tv' });
+    expect(videoStream(output).codec_name).toBe('h264');
+  });
 });
 
 describe('doctor', () => {

@@ -2,7 +2,8 @@ import { extname } from 'node:path';
 import { UserError } from '../errors.js';
 import type { Codec, JobOptions, MediaInfo, Rate } from '../../domain.js';
 import { resolvedDevice } from '../gpu.js';
-import { availableEncoders, encoderArgs, isVaapi, resolveEncoding, VAAPI_DEVICE, videoTagArgs, type Encoding } from './encoders.js';
+import { availableEncoders, encoderArgs, isVaapi, pixelFormats, resolveEncoding, VAAPI_DEVICE, videoTagArgs, type Encoding } from './encoders.js';
+import { colourTags, wideColour, yuvFormat, type WideColour } from './colour.js';
 
 export type Container = 'mp4' | 'mkv' | 'mov' | 'webm';
 
@@ -115,7 +116,9 @@ function withSideImages(input: string, filter: string | undefined, mainArgs: rea
 }
 
 /** Where a segment's frames go: the output's own encode, or (a preview's one frame) exact RGB. */
-export type SegmentEncoding = { readonly kind: 'final'; readonly encoding: Encoding; readonly container: Container } | { readonly kind: 'exact' };
+export type SegmentEncoding =
+  | { readonly kind: 'final'; readonly encoding: Encoding; readonly container: Container; readonly wide?: WideColour }
+  | { readonly kind: 'exact' };
 
 /** The processed frames' geometry and rate as the last host writes them, and the size the output gets. */
 export interface SegmentFrame {
@@ -131,28 +134,52 @@ export interface SegmentFrame {
  * A job's segments are encoded straight into the output's codec (joined later by stream copy); a
  * preview's one frame stays exact, as the PNG is made from it.
  */
-export function segmentEncoding(work: { readonly output: string; readonly options: JobOptions; readonly plan: { readonly preview?: unknown } }): SegmentEncoding {
+export function segmentEncoding(work: { readonly output: string; readonly options: JobOptions; readonly plan: { readonly preview?: unknown; readonly media: MediaInfo } }): SegmentEncoding {
   if (work.plan.preview) return { kind: 'exact' };
-  const container = containerFor(work.output);
   const hardware = resolvedDevice(work.options.device)?.encoders;
-  return { kind: 'final', container, encoding: resolveEncoding(work.options, container, availableEncoders(), work.output, hardware) };
+  return { kind: 'final', ...jobEncoding(work.options, work.output, work.plan.media, hardware) };
+}
+
+/**
+ * The encode of a job's video, for its output's container and its source's colour. A wide-gamut or
+ * HDR source with no codec named is written in h265 where the container and ffmpeg allow: that is
+ * how HDR is delivered, and its 10-bit H.264 (High 10) plays on few devices.
+ */
+export function jobEncoding(options: JobOptions, output: string, media: MediaInfo, hardware?: readonly string[]): { readonly container: Container; readonly encoding: Encoding; readonly wide?: WideColour } {
+  const container = containerFor(output);
+  const available = availableEncoders();
+  const wide = wideColour(media.colour);
+  const unnamed = options.codec === undefined && options.encoder === undefined && !options.lossless;
+  const codec = wide && unnamed && container !== 'webm' && available.has('libx265') ? 'h265' : options.codec;
+  const encoding = resolveEncoding({ ...options, codec }, container, available, output, hardware);
+  return wide ? { container, encoding, wide } : { container, encoding };
 }
 
 /**
  * The frames resized to the output's size (when the model's scale exceeds the one asked for) and
- * converted for the encoder: bt709 limited-range yuv420p tagged as such, or RGB for a lossless codec.
+ * converted for the encoder: limited-range YUV 4:2:0 by the source's matrix family (BT.709, or
+ * BT.2020 for a wide or HDR source, 10-bit where the encoder takes it), or RGB for a lossless codec.
  */
-function encodeFilter(encoding: Encoding, frame: SegmentFrame): string {
+function encodeFilter(encoding: Encoding, frame: SegmentFrame, wide: WideColour | undefined): string {
   const width = frame.outWidth ?? frame.width;
   const height = frame.outHeight ?? frame.height;
   const resize = width !== frame.width || height !== frame.height ? `scale=${width}:${height}:flags=lanczos,` : '';
   if (encoding.lossless) return `${resize}format=${encoding.codec === 'ffv1' ? 'bgr0' : 'rgb24'}`;
+  const matrix = `scale=out_color_matrix=${wide?.matrix ?? 'bt709'}:out_range=tv`;
   // A VAAPI encoder takes its frames in GPU memory: converted here, then uploaded.
-  if (isVaapi(encoding.encoder)) return `${resize}scale=out_color_matrix=bt709:out_range=tv,format=nv12,hwupload`;
-  return `${resize}scale=out_color_matrix=bt709:out_range=tv,format=yuv420p`;
+  if (isVaapi(encoding.encoder)) return `${resize}${matrix},format=nv12,hwupload`;
+  return `${resize}${matrix},format=${yuvFormatOf(encoding, wide)}`;
 }
 
-const BT709 = ['-colorspace', 'bt709', '-color_primaries', 'bt709', '-color_trc', 'bt709', '-color_range', 'tv'];
+function yuvFormatOf(encoding: Encoding, wide: WideColour | undefined): string {
+  return wide ? yuvFormat(wide, pixelFormats(encoding.encoder)) : 'yuv420p';
+}
+
+/** What a job with a wide or HDR source is told about its output's colour. */
+export function colourNotice(wide: WideColour, encoding: Encoding): string {
+  const depth = encoding.lossless ? 'RGB' : !isVaapi(encoding.encoder) && yuvFormatOf(encoding, wide) !== 'yuv420p' ? '10-bit' : '8-bit';
+  return `${wide.label} source: written ${depth} ${encoding.codec}, tagged ${wide.primaries}/${wide.transfer} as the source is; the models see its picture as 8-bit RGB`;
+}
 
 /**
  * A processed segment. In the output's codec: each segment's encode starts on a keyframe and its
@@ -197,10 +224,10 @@ export function segmentRunArgs(frame: SegmentFrame, run: SegmentRun, side: reado
 
 function encodeArgs(frame: SegmentFrame, output: readonly string[], side: readonly SideImages[] | undefined, encode: SegmentEncoding): string[] {
   const input = ['-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${frame.width}x${frame.height}`, '-framerate', rateArg(frame.rate), '-i', 'pipe:0'];
-  const filter = encode.kind === 'final' ? encodeFilter(encode.encoding, frame) : undefined;
+  const filter = encode.kind === 'final' ? encodeFilter(encode.encoding, frame, encode.wide) : undefined;
   const codec =
     encode.kind === 'final'
-      ? [...encoderArgs(encode.encoding), ...(encode.encoding.lossless ? [] : BT709), '-flags', '+global_header']
+      ? [...encoderArgs(encode.encoding), ...colourTags(encode.wide, encode.encoding.lossless), '-flags', '+global_header']
       : ['-c:v', 'utvideo', '-pix_fmt', 'gbrp'];
   // The pipe's rate is given: without `-fpsprobesize 0` ffmpeg would read 20 frames to guess it before
   // passing any on, and the pictures would come that late (the segment file is byte for byte the same).
@@ -281,12 +308,14 @@ export function droppedSubtitles(container: Container, info: MediaInfo): number 
  * audio and subtitles (copied, or converted where the container needs it), metadata and chapters;
  * progress (`frame=N`) on fd 3. No video is encoded here.
  */
-export function assembleArgs(container: Container, codec: Codec, info: MediaInfo, absoluteList: string, absoluteInput: string, absoluteOutput: string): string[] {
+export function assembleArgs(container: Container, video: { readonly encoding: Encoding; readonly wide?: WideColour }, info: MediaInfo, absoluteList: string, absoluteInput: string, absoluteOutput: string): string[] {
   return [
     ...QUIET, '-progress', 'pipe:3', '-nostats',
     '-f', 'concat', '-safe', '0', ...INPUT_WHITELIST, '-i', fileArg(absoluteList),
     ...INPUT_WHITELIST, '-i', fileArg(absoluteInput),
-    '-map', '0:v:0', '-c:v', 'copy', ...videoTagArgs(codec, container),
+    '-map', '0:v:0', '-c:v', 'copy', ...videoTagArgs(video.encoding.codec, container),
+    // The container's colour tags, as the segments were encoded: NUT keeps none, and FFV1's stream has none of its own.
+    ...colourTags(video.wide, video.encoding.lossless),
     ...audioArgs(container, info.audioCodecs),
     ...subtitleArgs(container, info.subtitleCodecs),
     '-map_metadata', '1', '-map_chapters', '1',

@@ -4,6 +4,7 @@ import type { Codec, JobOptions } from '../../domain.js';
 import { UserError } from '../errors.js';
 import type { Container } from './args.js';
 import { ffmpegBinaries } from './resolve.js';
+import { parsePixelFormats } from './colour.js';
 
 export const CODECS: readonly Codec[] = ['h264', 'h265', 'vp9', 'av1', 'ffv1'];
 
@@ -138,6 +139,23 @@ export function availableEncoders(): ReadonlySet<string> {
   }
   found = parseEncoders(text);
   return found;
+}
+
+const formats = new Map<string, readonly string[]>();
+
+/** The pixel formats an encoder takes (`ffmpeg -h encoder=NAME`), asked once per encoder and process; none when ffmpeg lists none. */
+export function pixelFormats(encoder: string): readonly string[] {
+  let known = formats.get(encoder);
+  if (!known) {
+    let text = '';
+    try {
+      text = execFileSync(ffmpegBinaries().ffmpeg, ['-hide_banner', '-h', `encoder=${encoder}`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 10_000 });
+    } catch {
+      // Unlisted: the encode stays 8-bit, which every encoder takes.
+    }
+    formats.set(encoder, (known = parsePixelFormats(text)));
+  }
+  return known;
 }
 
 /** The names in `ffmpeg -encoders`' video lines (` V..... name  description`). */

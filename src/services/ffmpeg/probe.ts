@@ -1,4 +1,4 @@
-import type { MediaInfo, Rate } from '../../domain.js';
+import type { Colour, MediaInfo, Rate } from '../../domain.js';
 import { UserError } from '../errors.js';
 
 interface ProbeStream {
@@ -7,6 +7,10 @@ interface ProbeStream {
   width?: number;
   height?: number;
   pix_fmt?: string;
+  color_primaries?: string;
+  color_transfer?: string;
+  color_space?: string;
+  color_range?: string;
   r_frame_rate?: string;
   avg_frame_rate?: string;
   nb_frames?: string;
@@ -56,6 +60,12 @@ function rotationOf(stream: ProbeStream): number {
   return ((Math.round(raw) % 360) + 360) % 360;
 }
 
+function colourOf(stream: ProbeStream): Colour {
+  const known = (name: string | undefined) => (name && name !== 'unknown' && name !== 'reserved' ? name : undefined);
+  const entries = { primaries: known(stream.color_primaries), transfer: known(stream.color_transfer), matrix: known(stream.color_space), range: known(stream.color_range) };
+  return Object.fromEntries(Object.entries(entries).filter(([, value]) => value !== undefined));
+}
+
 export function parseProbe(json: string, file: string): MediaInfo {
   let parsed: ProbeJson;
   try {
@@ -87,6 +97,7 @@ export function parseProbe(json: string, file: string): MediaInfo {
     frameCount,
     durationSec: Number(video.duration ?? parsed.format?.duration ?? 0),
     pixFmt: video.pix_fmt ?? 'unknown',
+    colour: colourOf(video),
     audioCodecs: streams.filter((s) => s.codec_type === 'audio').map((s) => s.codec_name ?? 'unknown'),
     subtitleCodecs: streams.filter((s) => s.codec_type === 'subtitle').map((s) => s.codec_name ?? 'unknown'),
     formatName: parsed.format?.format_name ?? 'unknown',
