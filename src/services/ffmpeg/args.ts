@@ -171,8 +171,11 @@ function encodeFilter(encoding: Encoding, frame: SegmentFrame, wide: WideColour 
   return `${resize}${matrix},format=${yuvFormatOf(encoding, wide)}`;
 }
 
+/** NVENC's H.264 lists P010 with the others (one list for all its codecs) but refuses 10-bit input. */
+const EIGHT_BIT_ONLY = new Set(['h264_nvenc']);
+
 function yuvFormatOf(encoding: Encoding, wide: WideColour | undefined): string {
-  return wide ? yuvFormat(wide, pixelFormats(encoding.encoder)) : 'yuv420p';
+  return wide && !EIGHT_BIT_ONLY.has(encoding.encoder) ? yuvFormat(wide, pixelFormats(encoding.encoder)) : 'yuv420p';
 }
 
 /** What a job with a wide or HDR source is told about its output's colour. */
