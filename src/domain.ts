@@ -158,8 +158,18 @@ export interface MediaInfo {
   readonly width: number;
   readonly height: number;
   readonly rotation: number;
+  /** The rate frames are processed and written at: the source's own, or the grid a variable-rate source is put on. */
   readonly frameRate: Rate;
+  /** The average rate the container gives (ffprobe `avg_frame_rate`), where it gives one. */
+  readonly averageRate?: Rate;
   readonly frameCount: number;
+  /**
+   * Set when the source's frames are not on one constant grid (phones, screen recordings): they are
+   * put on `frameRate`'s grid as they are decoded (ffmpeg's `fps`, a frame repeated where the source
+   * left a gap, dropped where two fall in one slot), `frameCount` counts the grid's frames, and the
+   * output keeps the source's timing and its sync with the audio.
+   */
+  readonly variableRate?: { readonly sourceFrames: number };
   readonly durationSec: number;
   readonly pixFmt: string;
   /** The video's colour description as ffprobe names it; a name it does not know is left out. */

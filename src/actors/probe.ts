@@ -1,12 +1,29 @@
 import { resolve } from 'node:path';
-import type { ProbeResult, ProbeWork } from '../domain.js';
+import type { MediaInfo, ProbeResult, ProbeWork } from '../domain.js';
+import { gridFrames, gridNotice, gridRate, mayVaryInRate, onGrid } from '../services/ffmpeg/constant-rate.js';
 import { ffmpegBinaries } from '../services/ffmpeg/resolve.js';
 import { parseProbe, probeArgs } from '../services/ffmpeg/probe.js';
 import { planJob } from '../services/plan.js';
 import { checkPaths } from '../services/preflight.js';
 import { collectText } from '../services/streams.js';
 import { endingOf, toolFailure } from '../services/tool-failure.js';
-import { defineWork } from './work.js';
+import { readFrameTimes } from './frame-times.js';
+import { defineWork, type WorkScope } from './work.js';
+
+/**
+ * A source whose rates disagree has its frame times read (demuxing only): frames not one to a slot of
+ * the grid are put on it as they are decoded (services/ffmpeg/constant-rate.ts), with a notice.
+ */
+async function constantRate(scope: WorkScope, input: string, media: MediaInfo): Promise<MediaInfo> {
+  if (!mayVaryInRate(media) || !media.averageRate) return media;
+  const times = await readFrameTimes(scope, input, media.frameCount);
+  const rate = gridRate(media.frameRate, media.averageRate);
+  const frames = times && gridFrames(times.times, rate);
+  if (frames === undefined) return media;
+  const gridded = onGrid(media, rate, frames);
+  scope.notice(gridNotice(gridded));
+  return gridded;
+}
 
 /** Checks the paths, resolves the model and reads the input's streams with ffprobe. */
 export const probeWork = defineWork<ProbeWork, ProbeResult>('probe', async (work, scope) => {
@@ -16,5 +33,5 @@ export const probeWork = defineWork<ProbeWork, ProbeResult>('probe', async (work
   const ffprobe = scope.spawn({ command: ffmpegBinaries().ffprobe, args: probeArgs(input), role: 'ffprobe' });
   const [stdout, ending] = await Promise.all([collectText(ffprobe.child.stdout), endingOf(ffprobe)]);
   if (ending.exit.code !== 0) throw toolFailure('not a readable video', 'ffprobe', ending, { kind: 'input', file: input });
-  return planJob(parseProbe(stdout, input), work.options);
+  return planJob(await constantRate(scope, input, parseProbe(stdout, input)), work.options);
 });

@@ -334,7 +334,9 @@ export const processWork = defineWork<ProcessWork, ProcessResult>('process', asy
   const whole = (index: number) => !plan.preview && count === 1 && segments[index].decodeStart === 0;
   // A run's decoder starts at the run's first segment: only decoders starting past frame 0 seek.
   const decodeRuns = planDecodeRuns(todo, segments);
-  const times = decodeRuns.some((run) => segments[run[0]].decodeStart > 0) ? await readFrameTimes(scope, resolve(work.input), plan.media.frameCount) : undefined;
+  // A variable-rate source's decoders never seek: the grid's slots are counted from its first frame.
+  const seeks = !plan.media.variableRate && decodeRuns.some((run) => segments[run[0]].decodeStart > 0);
+  const times = seeks ? await readFrameTimes(scope, resolve(work.input), plan.media.frameCount) : undefined;
   const stored = new Set(segments.map((_, index) => index).filter((index) => kept[index]));
   const needed: SpaceNeeded = () => {
     // Stored segments tell best; before the first is stored, the one being written.

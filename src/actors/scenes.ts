@@ -15,7 +15,7 @@ export const scenesWork = defineWork<ScenesWork, ScenesResult>('scenes', async (
   const total = work.media.frameCount;
   const ffmpeg = scope.spawn({
     command: ffmpegBinaries().ffmpeg,
-    args: sceneDetectArgs(input, work.options.sceneThreshold ?? DEFAULT_SCENE_THRESHOLD),
+    args: sceneDetectArgs(input, work.options.sceneThreshold ?? DEFAULT_SCENE_THRESHOLD, work.media.variableRate ? work.media.frameRate : undefined),
     role: 'scenes',
     stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
   });

@@ -135,10 +135,12 @@ export function startDecoder(
 ): Decoder {
   const seek = times && !whole ? seekBefore(times, span.decodeStart) : undefined;
   const frames = seek === undefined ? { start: span.decodeStart, end: span.decodeEnd } : { start: 0, end: span.decodeEnd - span.decodeStart };
+  // A variable-rate source goes on its grid, whose end-of-stream may repeat the last frame: always trimmed.
+  const grid = work.plan.media.variableRate ? work.plan.media.frameRate : undefined;
   pipes.holdReadSide(fifo);
   const decode = scope.spawn({
     command: ffmpegBinaries().ffmpeg,
-    args: viaFifo(decodeArgs(resolve(work.input), whole ? undefined : frames, side, seek), 'pipe:1', ['-y', fileArg(fifo)]),
+    args: viaFifo(decodeArgs(resolve(work.input), whole && !grid ? undefined : frames, side, seek, grid), 'pipe:1', ['-y', fileArg(fifo)]),
     role: 'decode',
     stdio: ['ignore', 'ignore', 'pipe'],
   });

@@ -1,4 +1,5 @@
-import { fileArg } from './ffmpeg/args.js';
+import type { Rate } from '../domain.js';
+import { fileArg, rateArg } from './ffmpeg/args.js';
 
 /** A scene: frames [start, end) of the source. */
 export interface Scene {
@@ -12,12 +13,13 @@ export const DEFAULT_MIN_SCENE = 1;
  * ffmpeg's own scene score on every decoded frame; `setpts=N` makes each printed pts the frame's index.
  * Cuts print on stdout (`metadata=print:file=-`), progress (`frame=N`) on fd 3.
  */
-export function sceneDetectArgs(absoluteInput: string, threshold: number): string[] {
+/** With `grid`, a variable-rate source put on that rate first, as its decoders do, so cuts count the grid's frames. */
+export function sceneDetectArgs(absoluteInput: string, threshold: number, grid?: Rate): string[] {
   return [
     '-nostdin', '-hide_banner', '-loglevel', 'error',
     '-protocol_whitelist', 'file,pipe', '-i', fileArg(absoluteInput),
     '-map', '0:v:0', '-an', '-sn', '-dn',
-    '-vf', `setpts=N,select='gt(scene,${threshold})',metadata=print:file=-`,
+    '-vf', `${grid ? `fps=fps=${rateArg(grid)}:eof_action=pass,` : ''}setpts=N,select='gt(scene,${threshold})',metadata=print:file=-`,
     '-progress', 'pipe:3', '-nostats',
     '-f', 'null', '-',
   ];

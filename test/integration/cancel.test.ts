@@ -1,8 +1,11 @@
-import { existsSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cancelAndExpectClean, invariantViolations, options, scratchDir, startRun, type Run } from '../helpers/app.js';
-import { makeClip } from '../helpers/media.js';
+import { markedProcesses, waitUntil } from '../helpers/invariants.js';
+import { ffmpeg, makeClip } from '../helpers/media.js';
+import { runMarker } from '../../src/services/supervisor.js';
 import { nearestModel, slowModel } from '../helpers/models.js';
 
 const dir = scratchDir();
@@ -28,6 +31,23 @@ function cancelAndCheck(current: Run, output: string): Promise<number> {
 describe('cancel reaches idle with every invariant, at every moment', () => {
   it('right after start (probing, ffprobe just spawned)', async () => {
     const { run, output } = begin(fast);
+    await cancelAndCheck(run, output);
+  });
+
+  it('while the probe reads a variable-rate file\'s frame times (its second ffprobe)', async () => {
+    // 20 minutes of 32×32 with a third of each second's frames left out: 24000 packets to list.
+    const vfr = join(dir, 'long-vfr.mp4');
+    execFileSync(ffmpeg.ffmpeg, ['-nostdin', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=32x32:rate=30:duration=1200', '-vf', "select='lt(mod(n\\,30)\\,20)'", '-vsync', 'vfr', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-y', vfr]);
+    const output = join(dir, `out-${++counter}.mp4`);
+    run = startRun([{ input: vfr, output }], options(tempRoot, { model: fast }));
+    const listing = () => markedProcesses(runMarker()).some((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'latin1').includes('packet=pts_time');
+      } catch {
+        return false;
+      }
+    });
+    expect(await waitUntil(listing, 10_000, 2)).toBe(true);
     await cancelAndCheck(run, output);
   });
 

@@ -41,9 +41,15 @@ export function rateArg(rate: Rate): string {
 /**
  * Decodes the first video stream to rgb24 frames on stdout, rotation applied, one frame per input
  * frame; with a range, only source frames [start, end) (counted from the seek point when seeking).
+ * With `grid` (a variable-rate source, never seeking), first put on that constant rate, the range
+ * then counting the grid's frames.
  */
-export function decodeArgs(absoluteInput: string, range?: { readonly start: number; readonly end: number }, side?: readonly SideImages[], seek?: number): string[] {
-  const trim = range ? `trim=start_frame=${range.start}:end_frame=${range.end}` : undefined;
+export function decodeArgs(absoluteInput: string, range?: { readonly start: number; readonly end: number }, side?: readonly SideImages[], seek?: number, grid?: Rate): string[] {
+  const trim = [
+    // `pass`: the last frame is given at least once, however short its duration.
+    grid && `fps=fps=${rateArg(grid)}:eof_action=pass`,
+    range && `trim=start_frame=${range.start}:end_frame=${range.end}`,
+  ].filter(Boolean).join(',') || undefined;
   const frames = ['-vsync', 'passthrough', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'];
   // `-ss` before `-i`: a seek in the input, frames before that point decoded and dropped (accurate seek).
   const from = seek === undefined ? [] : ['-ss', seek.toFixed(6)];

@@ -79,6 +79,7 @@ export function parseProbe(json: string, file: string): MediaInfo {
     throw new UserError('no video stream in', { file, tryMessage: 'give a video file' });
   }
   const frameRate = parseRate(video.r_frame_rate) ?? parseRate(video.avg_frame_rate);
+  const averageRate = parseRate(video.avg_frame_rate);
   if (!frameRate) throw new UserError('the video stream has no frame rate in', { file });
   const frameCount = Number(video.nb_read_packets ?? video.nb_frames ?? 0);
   if (!(frameCount > 0)) {
@@ -94,6 +95,7 @@ export function parseProbe(json: string, file: string): MediaInfo {
     height: swap ? video.width : video.height,
     rotation,
     frameRate,
+    ...(averageRate ? { averageRate } : {}),
     frameCount,
     durationSec: Number(video.duration ?? parsed.format?.duration ?? 0),
     pixFmt: video.pix_fmt ?? 'unknown',

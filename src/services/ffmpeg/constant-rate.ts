@@ -1,0 +1,48 @@
+import type { MediaInfo, Rate } from '../../domain.js';
+import { formatRate } from '../rational.js';
+
+/**
+ * Whether the source may not be on one constant grid, so its frame times are worth reading: its
+ * nominal and average rates differ by more than 0.1 %. Constant-rate files agree to within their
+ * rounding; a phone's 30 fps recording with a few dropped frames reads 30 against 29.9.
+ */
+export function mayVaryInRate(media: Pick<MediaInfo, 'frameRate' | 'averageRate'>): boolean {
+  const { frameRate: nominal, averageRate: average } = media;
+  if (!average) return false;
+  return Math.abs((nominal.num * average.den) / (nominal.den * average.num) - 1) > 0.001;
+}
+
+/**
+ * The grid a variable-rate source is put on: its nominal rate (ffprobe `r_frame_rate`, the rate of
+ * its regular stretches), unless that is more than twice the average: a container's tick rate, as
+ * some Matroska files give, is no frame rate; the average is then.
+ */
+export function gridRate(nominal: Rate, average: Rate): Rate {
+  return nominal.num * average.den > 2 * average.num * nominal.den ? average : nominal;
+}
+
+/**
+ * The frames ffmpeg's `fps` filter gives for frames at `times` (seconds, ascending) on `rate`'s grid,
+ * or undefined when they already sit one to a slot (a constant-rate file, nothing to do). Each frame
+ * takes the slot its time rounds to (the filter's `near`); slots between two frames repeat the
+ * earlier one, a frame whose slot the next one also takes is dropped. Counted from the first frame's
+ * slot to the last's, the last once: what every ffmpeg gives before its end-of-stream handling, which
+ * has varied between versions and may repeat the last frame (`trim` cuts that off).
+ */
+export function gridFrames(times: readonly number[], rate: Rate): number | undefined {
+  if (times.length === 0) return undefined;
+  const slots = times.map((time) => Math.round((time * rate.num) / rate.den));
+  if (slots.every((slot, n) => slot === slots[0] + n)) return undefined;
+  return slots[slots.length - 1] - slots[0] + 1;
+}
+
+/** The source put on its grid: the rate, the grid's frame count, and the source's own count kept. */
+export function onGrid(media: MediaInfo, rate: Rate, frames: number): MediaInfo {
+  return { ...media, frameRate: rate, frameCount: frames, variableRate: { sourceFrames: media.frameCount } };
+}
+
+export function gridNotice(media: MediaInfo): string {
+  const source = media.variableRate?.sourceFrames ?? media.frameCount;
+  const average = media.averageRate ? `${formatRate(media.averageRate)} fps on average` : 'a variable rate';
+  return `variable frame rate (${source} frames, ${average}): put on a constant ${formatRate(media.frameRate)} fps, ${media.frameCount} frames (repeated over gaps, dropped where two share a slot), so the picture keeps the source's timing and its sync with the audio`;
+}
