@@ -170,6 +170,11 @@ export interface MediaInfo {
    * output keeps the source's timing and its sync with the audio.
    */
   readonly variableRate?: { readonly sourceFrames: number };
+  /**
+   * An interlaced source (ffprobe `field_order` tt, bb, tb or bt: broadcast, DVD, 1080i), field order
+   * as ffprobe names it: its decoders deinterlace it (bwdif, one frame per frame) before anything else.
+   */
+  readonly interlaced?: { readonly fieldOrder: string };
   readonly durationSec: number;
   readonly pixFmt: string;
   /** The video's colour description as ffprobe names it; a name it does not know is left out. */

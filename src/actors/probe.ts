@@ -10,6 +10,9 @@ import { endingOf, toolFailure } from '../services/tool-failure.js';
 import { readFrameTimes } from './frame-times.js';
 import { defineWork, type WorkScope } from './work.js';
 
+/** ffprobe's field orders, as a notice says them: which field is shown first. */
+const FIELD_ORDERS: Readonly<Record<string, string>> = { tt: 'top first', bb: 'bottom first', tb: 'top coded, bottom first', bt: 'bottom coded, top first' };
+
 /**
  * A source whose rates disagree has its frame times read (demuxing only): frames not one to a slot of
  * the grid are put on it as they are decoded (services/ffmpeg/constant-rate.ts), with a notice.
@@ -33,5 +36,7 @@ export const probeWork = defineWork<ProbeWork, ProbeResult>('probe', async (work
   const ffprobe = scope.spawn({ command: ffmpegBinaries().ffprobe, args: probeArgs(input), role: 'ffprobe' });
   const [stdout, ending] = await Promise.all([collectText(ffprobe.child.stdout), endingOf(ffprobe)]);
   if (ending.exit.code !== 0) throw toolFailure('not a readable video', 'ffprobe', ending, { kind: 'input', file: input });
-  return planJob(await constantRate(scope, input, parseProbe(stdout, input)), work.options);
+  const media = await constantRate(scope, input, parseProbe(stdout, input));
+  if (media.interlaced) scope.notice(`interlaced source (fields ${FIELD_ORDERS[media.interlaced.fieldOrder] ?? media.interlaced.fieldOrder}): deinterlaced as it is decoded (bwdif, one frame per frame), written progressive`);
+  return planJob(media, work.options);
 });

@@ -133,14 +133,18 @@ export function startDecoder(
   scope: WorkScope, work: ProcessWork, span: Pick<Segment, 'decodeStart' | 'decodeEnd'>, whole: boolean, times: FrameTimes | undefined,
   side: readonly SideImages[], pipes: SegmentFifos, fifo: string,
 ): Decoder {
-  const seek = times && !whole ? seekBefore(times, span.decodeStart) : undefined;
-  const frames = seek === undefined ? { start: span.decodeStart, end: span.decodeEnd } : { start: 0, end: span.decodeEnd - span.decodeStart };
+  const { media } = work.plan;
+  // Deinterlacing reads each frame's neighbours: a decoder that seeks starts a frame early, so its
+  // first frame is made as in a whole run (the one before it, made without its own, is trimmed).
+  const margin = media.interlaced ? 1 : 0;
+  const seek = times && !whole ? seekBefore(times, span.decodeStart - margin) : undefined;
+  const frames = seek === undefined ? { start: span.decodeStart, end: span.decodeEnd } : { start: margin, end: span.decodeEnd - span.decodeStart + margin };
   // A variable-rate source goes on its grid, whose end-of-stream may repeat the last frame: always trimmed.
-  const grid = work.plan.media.variableRate ? work.plan.media.frameRate : undefined;
+  const grid = media.variableRate ? media.frameRate : undefined;
   pipes.holdReadSide(fifo);
   const decode = scope.spawn({
     command: ffmpegBinaries().ffmpeg,
-    args: viaFifo(decodeArgs(resolve(work.input), whole && !grid ? undefined : frames, side, seek, grid), 'pipe:1', ['-y', fileArg(fifo)]),
+    args: viaFifo(decodeArgs(resolve(work.input), whole && !grid ? undefined : frames, side, seek, grid, Boolean(media.interlaced)), 'pipe:1', ['-y', fileArg(fifo)]),
     role: 'decode',
     stdio: ['ignore', 'ignore', 'pipe'],
   });

@@ -34,6 +34,9 @@ export function fileArg(absolutePath: string): string {
   return `file:${absolutePath}`;
 }
 
+/** bwdif's frame n reads frames n − 1 and n + 1: a decoder that seeks starts one frame early (segment-run.ts). */
+const DEINTERLACE = 'bwdif=mode=send_frame:parity=auto:deint=all';
+
 export function rateArg(rate: Rate): string {
   return `${rate.num}/${rate.den}`;
 }
@@ -42,10 +45,12 @@ export function rateArg(rate: Rate): string {
  * Decodes the first video stream to rgb24 frames on stdout, rotation applied, one frame per input
  * frame; with a range, only source frames [start, end) (counted from the seek point when seeking).
  * With `grid` (a variable-rate source, never seeking), first put on that constant rate, the range
- * then counting the grid's frames.
+ * then counting the grid's frames. `deinterlace`: an interlaced source's frames, each made whole from
+ * its two fields and its neighbours' (bwdif, motion-adaptive, one frame per frame) before anything else.
  */
-export function decodeArgs(absoluteInput: string, range?: { readonly start: number; readonly end: number }, side?: readonly SideImages[], seek?: number, grid?: Rate): string[] {
+export function decodeArgs(absoluteInput: string, range?: { readonly start: number; readonly end: number }, side?: readonly SideImages[], seek?: number, grid?: Rate, deinterlace = false): string[] {
   const trim = [
+    deinterlace && DEINTERLACE,
     // `pass`: the last frame is given at least once, however short its duration.
     grid && `fps=fps=${rateArg(grid)}:eof_action=pass`,
     range && `trim=start_frame=${range.start}:end_frame=${range.end}`,

@@ -7,6 +7,7 @@ interface ProbeStream {
   width?: number;
   height?: number;
   pix_fmt?: string;
+  field_order?: string;
   color_primaries?: string;
   color_transfer?: string;
   color_space?: string;
@@ -60,6 +61,9 @@ function rotationOf(stream: ProbeStream): number {
   return ((Math.round(raw) % 360) + 360) % 360;
 }
 
+/** ffprobe's field orders of an interlaced stream (top or bottom coded and shown first). */
+const INTERLACED = new Set(['tt', 'bb', 'tb', 'bt']);
+
 function colourOf(stream: ProbeStream): Colour {
   const known = (name: string | undefined) => (name && name !== 'unknown' && name !== 'reserved' ? name : undefined);
   const entries = { primaries: known(stream.color_primaries), transfer: known(stream.color_transfer), matrix: known(stream.color_space), range: known(stream.color_range) };
@@ -100,6 +104,7 @@ export function parseProbe(json: string, file: string): MediaInfo {
     durationSec: Number(video.duration ?? parsed.format?.duration ?? 0),
     pixFmt: video.pix_fmt ?? 'unknown',
     colour: colourOf(video),
+    ...(video.field_order && INTERLACED.has(video.field_order) ? { interlaced: { fieldOrder: video.field_order } } : {}),
     audioCodecs: streams.filter((s) => s.codec_type === 'audio').map((s) => s.codec_name ?? 'unknown'),
     subtitleCodecs: streams.filter((s) => s.codec_type === 'subtitle').map((s) => s.codec_name ?? 'unknown'),
     formatName: parsed.format?.format_name ?? 'unknown',
