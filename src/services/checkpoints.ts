@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { isNoSpace } from './disk-space.js';
 
 /** Where a job's segments go: its temp folder, or with --resume a folder that outlives the job. */
 export interface SegmentStore {
@@ -141,6 +142,36 @@ function writeManifest(path: string, manifest: Manifest): void {
   renameSync(`${path}.part`, path);
 }
 
+/** Room set aside in a --resume folder for the manifest: about 600 segments' records. */
+const RESERVE_BYTES = 64 << 10;
+const RESERVE_NAME = 'reserve';
+
+/**
+ * Set aside where the disk may fill while a finished segment is recorded: the next segment's encoder
+ * writes beside it, and on a shared, busy machine it filled the disk first, so the record failed and
+ * the finished segment went with it. Not set aside when the disk has no room even for this.
+ */
+function setAside(dir: string): void {
+  try {
+    writeFileSync(join(dir, RESERVE_NAME), Buffer.alloc(RESERVE_BYTES));
+  } catch (cause) {
+    rmSync(join(dir, RESERVE_NAME), { force: true });
+    if (!isNoSpace(cause)) throw cause;
+  }
+}
+
+/** `write`, and on a full disk the room set aside given up for it, once. */
+function intoReserve(dir: string, write: () => void): void {
+  try {
+    write();
+  } catch (cause) {
+    const reserve = join(dir, RESERVE_NAME);
+    if (!isNoSpace(cause) || !existsSync(reserve)) throw cause;
+    rmSync(reserve);
+    write();
+  }
+}
+
 /**
  * The --resume store: reuses the folder when its manifest matches this input and these settings,
  * and starts it over (saying why) when it does not. Unfinished `.part` files never count, and a kept
@@ -167,7 +198,8 @@ export function openResumeStore(dir: string, input: InputIdentity, settings: unk
     }
   }
   if (damaged.length > 0) notices.push(`kept segment(s) ${damaged.join(', ')} in ${dir} changed on disk since they were finished: redoing them`);
-  const save = () => writeManifest(manifestPath, { version: 3, input, settings, segments: records });
+  setAside(dir);
+  const save = () => intoReserve(dir, () => writeManifest(manifestPath, { version: 3, input, settings, segments: records }));
   save();
   return { store: store(dir, true, records, save), notice: notices.length > 0 ? notices.join('; ') : undefined };
 }
