@@ -177,6 +177,11 @@ export interface MediaInfo {
   readonly interlaced?: { readonly fieldOrder: string };
   readonly durationSec: number;
   readonly pixFmt: string;
+  /**
+   * Non-square pixels (DVD, anamorphic HD): the source's sample aspect ratio as displayed (after its
+   * rotation), kept by the output. Unset for square pixels.
+   */
+  readonly sampleAspect?: Rate;
   /** The video's colour description as ffprobe names it; a name it does not know is left out. */
   readonly colour?: Colour;
   readonly audioCodecs: readonly string[];

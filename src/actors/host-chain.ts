@@ -35,6 +35,7 @@ export interface Geometry {
   readonly rate: Rate;
   readonly outWidth: number;
   readonly outHeight: number;
+  readonly sampleAspect?: Rate;
 }
 
 export interface Chain {
@@ -190,7 +191,7 @@ const STEPS: { readonly [S in HostStep]: StepSpec } = {
  */
 export async function startChain(scope: WorkScope, work: ProcessWork, reportNotices: boolean): Promise<Chain> {
   const { media } = work.plan;
-  let geometry: Geometry = { width: media.width, height: media.height, rate: media.frameRate, outWidth: media.width, outHeight: media.height };
+  let geometry: Geometry = { width: media.width, height: media.height, rate: media.frameRate, outWidth: media.width, outHeight: media.height, sampleAspect: media.sampleAspect };
   let radius = 0;
   let frameSteps = 1;
   const hosts: Host[] = [];

@@ -103,6 +103,28 @@ describe('colour: a wide-gamut or HDR source keeps its colour', () => {
   });
 });
 
+describe('non-square pixels (DVD, anamorphic HD) keep their shape', () => {
+  // A 16:9 DVD's pixels: 720×480 stored, 32:27 wide each; here 72×48.
+  const dvd = join(dir, 'dvd.mp4');
+  execFileSync(ffmpeg.ffmpeg, ['-nostdin', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=72x48:rate=25:duration=0.4', '-vf', 'setsar=32/27', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-y', dvd]);
+  const shape = (file: string) => execFileSync(ffmpeg.ffprobe, ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=width,height,sample_aspect_ratio,display_aspect_ratio', '-of', 'csv=p=0', file], { encoding: 'utf8' }).trim();
+
+  for (const [name, flags] of [['out.mp4', []], ['out.webm', ['--preset', '8']], ['lossless.mkv', ['--lossless']], ['lossless.mp4', ['--lossless']]] as const) {
+    it(`${name}${flags.length ? ` (${flags.join(' ')})` : ''}: 16:9 on screen, as the source`, async () => {
+      expect(shape(dvd)).toBe('72,48,32:27,16:9');
+      const output = join(dir, `dvd-${name}`);
+      const result = await cli(['run', dvd, '-o', output, '--model', model, '--chunk', '5', '--temp-dir', tempRoot, ...flags]).result;
+      expect(result.code, result.stderr).toBe(0);
+      const [width, height, sar] = shape(output).split(',');
+      expect([width, height]).toEqual(['144', '96']);
+      // VP9 has no pixel shape of its own: Matroska's whole-pixel display width rounds it (171×96, 19:16).
+      const [num, den] = sar.split(':').map(Number);
+      expect((144 * num) / den / 96).toBeCloseTo(16 / 9, 1);
+      if (!name.endsWith('webm')) expect(sar).toBe('32:27');
+    });
+  }
+});
+
 describe('doctor', () => {
   it('lists the encoders this ffmpeg has', async () => {
     const result = await cli(['doctor', '--json'], { UPFRAME_TMPDIR: join(dir, 'doctor-tmp') }).result;

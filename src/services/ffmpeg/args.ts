@@ -139,6 +139,8 @@ export interface SegmentFrame {
   /** The output's size; unset: the frames' own. */
   readonly outWidth?: number;
   readonly outHeight?: number;
+  /** The source's non-square pixel shape, kept (MediaInfo `sampleAspect`). */
+  readonly sampleAspect?: Rate;
 }
 
 /**
@@ -174,7 +176,9 @@ export function jobEncoding(options: JobOptions, output: string, media: MediaInf
 function encodeFilter(encoding: Encoding, frame: SegmentFrame, wide: WideColour | undefined): string {
   const width = frame.outWidth ?? frame.width;
   const height = frame.outHeight ?? frame.height;
-  const resize = width !== frame.width || height !== frame.height ? `scale=${width}:${height}:flags=lanczos,` : '';
+  // Scaled alike both ways, a non-square pixel keeps its shape: the source's ratio is the output's.
+  const shape = frame.sampleAspect ? `setsar=${frame.sampleAspect.num}/${frame.sampleAspect.den},` : '';
+  const resize = `${width !== frame.width || height !== frame.height ? `scale=${width}:${height}:flags=lanczos,` : ''}${shape}`;
   if (encoding.lossless) return `${resize}format=${encoding.codec === 'ffv1' ? 'bgr0' : 'rgb24'}`;
   const matrix = `scale=out_color_matrix=${wide?.matrix ?? 'bt709'}:out_range=tv`;
   // A VAAPI encoder takes its frames in GPU memory: converted here, then uploaded.

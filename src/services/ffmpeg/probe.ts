@@ -8,6 +8,7 @@ interface ProbeStream {
   height?: number;
   pix_fmt?: string;
   field_order?: string;
+  sample_aspect_ratio?: string;
   color_primaries?: string;
   color_transfer?: string;
   color_space?: string;
@@ -61,6 +62,13 @@ function rotationOf(stream: ProbeStream): number {
   return ((Math.round(raw) % 360) + 360) % 360;
 }
 
+/** A sample aspect ratio other than 1:1 (`0:1` and absent: unknown, taken as square), turned with the picture. */
+function sampleAspectOf(text: string | undefined, swap: boolean): { sampleAspect?: Rate } {
+  const [num, den] = (text ?? '').split(':').map(Number);
+  if (!(num > 0 && den > 0) || num === den) return {};
+  return { sampleAspect: swap ? { num: den, den: num } : { num, den } };
+}
+
 /** ffprobe's field orders of an interlaced stream (top or bottom coded and shown first). */
 const INTERLACED = new Set(['tt', 'bb', 'tb', 'bt']);
 
@@ -103,6 +111,7 @@ export function parseProbe(json: string, file: string): MediaInfo {
     frameCount,
     durationSec: Number(video.duration ?? parsed.format?.duration ?? 0),
     pixFmt: video.pix_fmt ?? 'unknown',
+    ...sampleAspectOf(video.sample_aspect_ratio, swap),
     colour: colourOf(video),
     ...(video.field_order && INTERLACED.has(video.field_order) ? { interlaced: { fieldOrder: video.field_order } } : {}),
     audioCodecs: streams.filter((s) => s.codec_type === 'audio').map((s) => s.codec_name ?? 'unknown'),

@@ -1,0 +1,26 @@
+import { describe, expect, it } from 'vitest';
+import { parseProbe } from '../../src/services/ffmpeg/probe.js';
+
+/** ffprobe's JSON for one video stream, as `probeArgs` asks for it. */
+function probed(stream: Record<string, unknown>): string {
+  return JSON.stringify({
+    streams: [{ codec_type: 'video', codec_name: 'h264', width: 720, height: 480, pix_fmt: 'yuv420p', r_frame_rate: '30000/1001', avg_frame_rate: '30000/1001', nb_read_packets: '10', ...stream }],
+    format: { format_name: 'mov,mp4', duration: '0.33' },
+  });
+}
+
+describe('what the probe reads of a video stream', () => {
+  it('a pixel shape other than square, turned with the picture; square and unknown ones left out', () => {
+    expect(parseProbe(probed({ sample_aspect_ratio: '32:27' }), 'in.mp4').sampleAspect).toEqual({ num: 32, den: 27 });
+    expect(parseProbe(probed({ sample_aspect_ratio: '32:27', side_data_list: [{ rotation: -90 }] }), 'in.mp4')).toMatchObject({ width: 480, height: 720, sampleAspect: { num: 27, den: 32 } });
+    for (const sar of ['1:1', '0:1', undefined]) expect(parseProbe(probed({ sample_aspect_ratio: sar }), 'in.mp4').sampleAspect).toBeUndefined();
+  });
+
+  it('interlacing from the field order, the colour description without ffprobe\'s unknowns, and the average rate', () => {
+    const media = parseProbe(probed({ field_order: 'bb', color_primaries: 'bt2020', color_transfer: 'arib-std-b67', color_space: 'unknown', avg_frame_rate: '1798/60' }), 'in.mp4');
+    expect(media.interlaced).toEqual({ fieldOrder: 'bb' });
+    expect(media.colour).toEqual({ primaries: 'bt2020', transfer: 'arib-std-b67' });
+    expect(media.averageRate).toEqual({ num: 1798, den: 60 });
+    for (const order of ['progressive', 'unknown', undefined]) expect(parseProbe(probed({ field_order: order }), 'in.mp4').interlaced).toBeUndefined();
+  });
+});
