@@ -178,6 +178,12 @@ export interface MediaInfo {
   readonly durationSec: number;
   readonly pixFmt: string;
   /**
+   * Seconds from the file's start (its earliest stream's first timestamp) to the picture's first
+   * frame, where the sound or subtitles start earlier: the output's picture starts as late after its
+   * sound. Unset when the picture starts first.
+   */
+  readonly pictureDelay?: number;
+  /**
    * Non-square pixels (DVD, anamorphic HD): the source's sample aspect ratio as displayed (after its
    * rotation), kept by the output. Unset for square pixels.
    */

@@ -23,4 +23,11 @@ describe('what the probe reads of a video stream', () => {
     expect(media.averageRate).toEqual({ num: 1798, den: 60 });
     for (const order of ['progressive', 'unknown', undefined]) expect(parseProbe(probed({ field_order: order }), 'in.mp4').interlaced).toBeUndefined();
   });
+
+  it('how long after the file\'s start the picture starts, only where it is later', () => {
+    const withStarts = (video: string, file: string) => JSON.stringify({ ...JSON.parse(probed({ start_time: video })), format: { format_name: 'mpegts', start_time: file } });
+    expect(parseProbe(withStarts('1.480000', '1.400000'), 'in.ts').pictureDelay).toBeCloseTo(0.08, 6);
+    expect(parseProbe(withStarts('1.400000', '1.400000'), 'in.ts').pictureDelay).toBeUndefined();
+    expect(parseProbe(withStarts('0.000000', '-0.021333'), 'in.mp4').pictureDelay).toBeCloseTo(0.021333, 6);
+  });
 });

@@ -329,6 +329,9 @@ export function droppedSubtitles(container: Container, info: MediaInfo): number 
 export function assembleArgs(container: Container, video: { readonly encoding: Encoding; readonly wide?: WideColour }, info: MediaInfo, absoluteList: string, absoluteInput: string, absoluteOutput: string): string[] {
   return [
     ...QUIET, '-progress', 'pipe:3', '-nostats',
+    // The segments start at 0; the source's sound keeps its time from the file's start: a picture that
+    // started later than its sound starts as late again, or it would play that much ahead of it.
+    ...(info.pictureDelay ? ['-itsoffset', info.pictureDelay.toFixed(6)] : []),
     '-f', 'concat', '-safe', '0', ...INPUT_WHITELIST, '-i', fileArg(absoluteList),
     ...INPUT_WHITELIST, '-i', fileArg(absoluteInput),
     '-map', '0:v:0', '-c:v', 'copy', ...videoTagArgs(video.encoding.codec, container),

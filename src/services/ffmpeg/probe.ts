@@ -18,6 +18,7 @@ interface ProbeStream {
   nb_frames?: string;
   nb_read_packets?: string;
   duration?: string;
+  start_time?: string;
   tags?: Record<string, string>;
   side_data_list?: { rotation?: number }[];
   disposition?: { attached_pic?: number };
@@ -25,7 +26,7 @@ interface ProbeStream {
 
 interface ProbeJson {
   streams?: ProbeStream[];
-  format?: { format_name?: string; duration?: string };
+  format?: { format_name?: string; duration?: string; start_time?: string };
 }
 
 export function probeArgs(absoluteInput: string): string[] {
@@ -60,6 +61,12 @@ function rotationOf(stream: ProbeStream): number {
   const fromSideData = stream.side_data_list?.find((s) => typeof s.rotation === 'number')?.rotation;
   const raw = fromSideData ?? Number(stream.tags?.rotate ?? 0);
   return ((Math.round(raw) % 360) + 360) % 360;
+}
+
+/** How long after the file's start (its earliest stream's) the picture starts, where it is later (more than 1 ms). */
+function pictureDelayOf(videoStart: string | undefined, fileStart: string | undefined): { pictureDelay?: number } {
+  const delay = Number(videoStart) - Number(fileStart);
+  return Number.isFinite(delay) && delay > 0.001 ? { pictureDelay: delay } : {};
 }
 
 /** A sample aspect ratio other than 1:1 (`0:1` and absent: unknown, taken as square), turned with the picture. */
@@ -112,6 +119,7 @@ export function parseProbe(json: string, file: string): MediaInfo {
     durationSec: Number(video.duration ?? parsed.format?.duration ?? 0),
     pixFmt: video.pix_fmt ?? 'unknown',
     ...sampleAspectOf(video.sample_aspect_ratio, swap),
+    ...pictureDelayOf(video.start_time, parsed.format?.start_time),
     colour: colourOf(video),
     ...(video.field_order && INTERLACED.has(video.field_order) ? { interlaced: { fieldOrder: video.field_order } } : {}),
     audioCodecs: streams.filter((s) => s.codec_type === 'audio').map((s) => s.codec_name ?? 'unknown'),

@@ -76,3 +76,37 @@ describe('a variable-rate source keeps its timing', () => {
     expect(frameMd5s(output)).toHaveLength(30);
   });
 });
+
+describe('a picture that starts after its sound starts as late in the output', () => {
+  /** Each stream's first timestamp, by type. */
+  const starts = (file: string) => Object.fromEntries(
+    execFileSync(ffmpeg.ffprobe, ['-v', 'error', '-show_entries', 'stream=codec_type,start_time', '-of', 'csv=p=0', file], { encoding: 'utf8' })
+      .trim().split('\n').map((line) => line.split(',')).map(([type, start]) => [type, Number(start)]),
+  ) as { video: number; audio: number };
+
+  // The same clip twice: once as made, once with its picture 0.6 s late (a recorder that started the
+  // sound first), and once with its sound 0.5 s late.
+  const base = join(dir, 'base.mp4');
+  execFileSync(ffmpeg.ffmpeg, ['-nostdin', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=64x48:rate=25:duration=2', '-f', 'lavfi', '-i', 'sine=duration=3', '-map', '0:v', '-map', '1:a', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-y', base]);
+  const shifted = (name: string, video: number, audio: number) => {
+    const file = join(dir, name);
+    execFileSync(ffmpeg.ffmpeg, ['-nostdin', '-loglevel', 'error', '-itsoffset', String(video), '-i', base, '-itsoffset', String(audio), '-i', base, '-map', '0:v', '-map', '1:a', '-c', 'copy', '-y', file]);
+    return file;
+  };
+
+  for (const [name, video, audio] of [['picture-late.mp4', 0.6, 0], ['sound-late.mp4', 0, 0.5]] as const) {
+    for (const extension of ['mp4', 'mkv']) {
+      it(`${name} → .${extension}, in chunks: the picture starts ${video > audio ? 'after' : 'before'} the sound by as much as in the source`, async () => {
+        const input = shifted(name, video, audio);
+        const source = starts(input);
+        expect(source.video - source.audio).toBeCloseTo(video - audio, 1);
+        const output = join(dir, `${name}.${extension}`);
+        const result = await cli(['run', input, '-o', output, '--model', model, '--chunk', '7', '--temp-dir', tempRoot]).result;
+        expect(result.code, result.stderr).toBe(0);
+        const made = starts(output);
+        // Within AAC's priming (about 23 ms, which Matroska shows and mp4 hides).
+        expect(Math.abs(made.video - made.audio - (source.video - source.audio))).toBeLessThan(0.03);
+      });
+    }
+  }
+});
