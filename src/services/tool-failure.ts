@@ -1,5 +1,6 @@
 import type { ErrorKind } from '../domain.js';
 import { UserError } from './errors.js';
+import { ffmpegBinaries } from './ffmpeg/resolve.js';
 import { collectText, lastLine } from './streams.js';
 import type { ExitInfo, OwnedProcess } from './supervisor.js';
 
@@ -23,11 +24,19 @@ export function endingOf(owned: OwnedProcess): Promise<Ending> {
 }
 
 /**
+ * The npm-shipped static builds crash on some machines reading some inputs (its ffprobe on every
+ * MPEG-TS file here, where its ffmpeg reads them): a system ffmpeg, used when present, does not.
+ */
+function crashHint(exit: ExitInfo): string {
+  return exit.signal === 'SIGSEGV' && ffmpegBinaries().source === 'bundled' ? ': the npm-shipped static build crashes on some machines with some inputs (MPEG-TS); install ffmpeg (apt install ffmpeg) and upframe uses it' : '';
+}
+
+/**
  * One line for a tool that failed: what, which file, and the tool's own last word (or how it ended).
  * A tool killed by a signal failed at run time, whatever `kind` its own refusal would have been.
  */
 export function toolFailure(message: string, tool: 'ffmpeg' | 'ffprobe', ending: Ending, options: { kind: ErrorKind; file?: string }): UserError {
   // A signal is the cause whatever the tool printed before it (a warning, a half line).
-  if (ending.exit.signal) return new UserError(message, { kind: 'runtime', file: options.file, tryMessage: `${tool} was ${describeExit(ending.exit)}` });
+  if (ending.exit.signal) return new UserError(message, { kind: 'runtime', file: options.file, tryMessage: `${tool} was ${describeExit(ending.exit)}${crashHint(ending.exit)}` });
   return new UserError(message, { kind: options.kind, file: options.file, tryMessage: `${tool} says: ${lastLine(ending.stderr) || describeExit(ending.exit)}` });
 }

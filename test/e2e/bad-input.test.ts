@@ -1,10 +1,11 @@
+import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { scratchDir } from '../helpers/app.js';
 import { cli } from '../helpers/cli.js';
 import { jobDirs } from '../helpers/invariants.js';
-import { makeClip } from '../helpers/media.js';
+import { ffmpeg, makeClip } from '../helpers/media.js';
 import { nearestModel } from '../helpers/models.js';
 import { KNOWN_ENCODERS, usableEncoders, VAAPI_DEVICE } from '../../src/services/ffmpeg/encoders.js';
 import { halvingRestorer, positionRestorer } from '../helpers/face-models.js';
@@ -140,5 +141,22 @@ describe('bad input: one line, exit 2, nothing created or changed', () => {
     await expectRejected([clip, '-o', join(dir, 'f3.mp4'), '--face-restore', 'no-such-restorer'], /no face-restore model named "no-such-restorer" is imported \(import it first: upframe models import FILE\.onnx --kind face-restore/);
     await expectRejected([clip, '-o', join(dir, 'f4.mp4'), '--model', model, '--face-restore', wrongShape], /not a face restorer \(a 512×512 crop came back as float32 \[1,3,256,256\]\): .*halving-restorer\.onnx/);
     await expectRejected([clip, '-o', join(dir, 'f5.mp4'), '--model', model, '--face-restore', restorer, '--face-detector', model], /not a face detector of BlazeFace's layout \(input \[1,3,height,width\], expected \[1,S,S,3\]\): .*nearest-x2\.onnx/);
+  });
+});
+
+describe('an MPEG-TS source', () => {
+  it('is processed, or, where the npm-shipped ffprobe crashes on it, refused in one line saying what to install', async () => {
+    const ts = join(dir, 'broadcast.ts');
+    execFileSync(ffmpeg.ffmpeg, ['-nostdin', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=64x48:rate=25:duration=0.4', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-y', ts]);
+    // The static ffprobe of @ffprobe-installer dies on every MPEG-TS file on some machines (this one among them).
+    const crashes = spawnSync(ffmpeg.ffprobe, ['-v', 'error', '-show_streams', ts]).signal === 'SIGSEGV';
+    const output = join(dir, 'broadcast.mp4');
+    if (!crashes) {
+      expect((await cli(['run', ts, '-o', output, '--model', model, '--temp-dir', tempRoot]).result).code).toBe(0);
+      expect(existsSync(output)).toBe(true);
+      return;
+    }
+    expect(ffmpeg.source).toBe('bundled');
+    await expectRejected([ts, '-o', output, '--model', model], /^upframe: not a readable video: \S+broadcast\.ts \(ffprobe was killed by SIGSEGV: the npm-shipped static build crashes on some machines with some inputs \(MPEG-TS\); install ffmpeg \(apt install ffmpeg\) and upframe uses it\)$/, 1);
   });
 });
