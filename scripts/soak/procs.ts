@@ -85,6 +85,23 @@ export function processState(pid: number): string {
   }
 }
 
+/** PF_EXITING in /proc/<pid>/stat's flags: the process is inside exit, its status already set. */
+const PF_EXITING = 0x4;
+
+/**
+ * Whether the process has begun to exit (its exit status is set: a signal now changes nothing, and
+ * a short-lived tool such as ffprobe spends much of its life there).
+ */
+export function isExiting(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    const flags = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[6]);
+    return (flags & PF_EXITING) !== 0;
+  } catch {
+    return true;
+  }
+}
+
 /** Sends a signal; false when the process is already gone. */
 export function signal(pid: number, sig: NodeJS.Signals): boolean {
   try {

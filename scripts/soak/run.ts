@@ -9,7 +9,7 @@ import { RUN_MARKER_ENV, type ProcessRole } from '../../src/services/supervisor.
 import { probeMedia, type Clip } from './media.js';
 import { planFlags, type Fault, type RunPlan } from './plan.js';
 import { rng } from './prng.js';
-import { killMarked, markedProcesses, processState, signal, type MarkedProcess } from './procs.js';
+import { isExiting, killMarked, markedProcesses, processState, signal, type MarkedProcess } from './procs.js';
 
 const BIN = join(PACKAGE_ROOT, 'bin', 'upframe.js');
 const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((path) => existsSync(path));
@@ -40,7 +40,8 @@ export interface FaultRecord {
   /** How many --json events had been read when the signal was sent (0: the CLI was still starting). */
   eventsBefore?: number;
   /** Every signal sent to the CLI itself, in order. */
-  sends: { readonly signal: NodeJS.Signals; readonly afterMs: number; readonly eventsBefore: number; readonly summaryBefore: boolean }[];
+  /** `caught`: the CLI had a handler for the signal when it was sent (/proc SigCgt); Node's own start-up comes before any. */
+  sends: { readonly signal: NodeJS.Signals; readonly afterMs: number; readonly eventsBefore: number; readonly summaryBefore: boolean; readonly caught: boolean }[];
   target?: { readonly pid: number; readonly role: string; readonly state: string };
   /** sigstop-sigint: whether the SIGINT followed (it does unless the CLI ended meanwhile). */
   interrupted?: boolean;
@@ -170,8 +171,9 @@ async function invoke(args: string[], marker: string, plan: RunPlan | undefined,
   const fault: FaultRecord = { landed: false, sends: [] };
   const send = (sig: NodeJS.Signals): boolean => {
     if (!alive() || child.pid === undefined) return false;
+    const caught = catches(child.pid, sig);
     const ok = signal(child.pid, sig);
-    if (ok) fault.sends.push({ signal: sig, afterMs: Date.now() - startedAt, eventsBefore: events.length, summaryBefore: summarySeen });
+    if (ok) fault.sends.push({ signal: sig, afterMs: Date.now() - startedAt, eventsBefore: events.length, summaryBefore: summarySeen, caught });
     if (ok && fault.sentAt === undefined) {
       fault.sentAt = Date.now();
       fault.afterMs = fault.sentAt - startedAt;
@@ -217,7 +219,8 @@ async function invoke(args: string[], marker: string, plan: RunPlan | undefined,
         const [target] = await findChildren((p) => p.role === plan.role);
         if (!target) return;
         const state = processState(target.pid);
-        if (state === '' || state === 'Z' || !alive()) return;
+        // One already exiting ends with its own status whatever is sent: the kill would not land.
+        if (state === '' || state === 'Z' || isExiting(target.pid) || !alive()) return;
         fault.landed = signal(target.pid, 'SIGKILL');
         if (fault.landed) {
           fault.sentAt = Date.now();
@@ -279,6 +282,16 @@ async function invoke(args: string[], marker: string, plan: RunPlan | undefined,
 
 type JobEvent = { id: string; input: string; output: string; status: string; error?: string };
 
+/** Whether process `pid` has a handler for `sig` (its SigCgt mask in /proc). */
+function catches(pid: number, sig: NodeJS.Signals): boolean {
+  try {
+    const mask = /^SigCgt:\s*([0-9a-f]+)$/m.exec(readFileSync(`/proc/${pid}/status`, 'latin1'))?.[1];
+    return mask !== undefined && ((BigInt(`0x${mask}`) >> BigInt((osConstants.signals[sig] ?? 1) - 1)) & 1n) === 1n;
+  } catch {
+    return false;
+  }
+}
+
 function jobEvents(events: Record<string, unknown>[]): JobEvent[] {
   return events.filter((e) => e.type === 'job') as unknown as JobEvent[];
 }
@@ -311,14 +324,15 @@ function judgeOutcome(plan: RunPlan | undefined, inv: Invocation, items: Item[],
     // Killed by a signal it was sent (the last one of that kind, when there were two): acceptable
     // only where a shell sees what the contract says and nothing could be left undone: the CLI was
     // still starting (nothing printed, so nothing started; 128 + SIGINT = 130, 128 + SIGHUP = 129,
-    // not SIGTERM's 143), or the run was over (the summary was out) and ended as the signal says.
+    // not SIGTERM's 143, unless no code of upframe's had run: Node's own start-up, some 40 ms here,
+    // catches nothing), or the run was over (the summary was out) and ended as the signal says.
     const killer = inv.fault.sends.filter((s) => s.signal === inv.signal).at(-1);
     const shell = 128 + (osConstants.signals[inv.signal] ?? 0);
     const expected = CANCEL_CODE[fault] ?? 0;
     const summary = inv.events.find((e) => e.type === 'summary');
     const starting = killer !== undefined && killer.eventsBefore === 0 && inv.events.length === 0;
     const over = killer !== undefined && killer.summaryBefore && ((allDone && committedBeforeFault) || summary?.exitCode === shell);
-    if (!killer || !((starting && shell === expected) || over)) {
+    if (!killer || !((starting && (shell === expected || !killer.caught)) || over)) {
       const sends = inv.fault.sends.map((s) => `${s.signal} at ${s.afterMs} ms (${s.eventsBefore} events read${s.summaryBefore ? ', summary read' : ''})`).join(', ');
       const when = starting ? 'while it was starting (nothing printed yet)' : summary ? 'after its summary' : 'before its summary';
       problems.push(`the CLI was killed by ${inv.signal} ${when} instead of exiting ${expected} (a shell sees ${shell}); sent: ${sends || 'nothing'}`);
