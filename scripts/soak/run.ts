@@ -40,7 +40,7 @@ export interface FaultRecord {
   /** How many --json events had been read when the signal was sent (0: the CLI was still starting). */
   eventsBefore?: number;
   /** Every signal sent to the CLI itself, in order. */
-  /** `caught`: the CLI had a handler for the signal when it was sent (/proc SigCgt); Node's own start-up comes before any. */
+  /** `caught`: upframe's handlers were in when it was sent (`upframeHandles`); Node's own start-up comes before them. */
   sends: { readonly signal: NodeJS.Signals; readonly afterMs: number; readonly eventsBefore: number; readonly summaryBefore: boolean; readonly caught: boolean }[];
   target?: { readonly pid: number; readonly role: string; readonly state: string };
   /** sigstop-sigint: whether the SIGINT followed (it does unless the CLI ended meanwhile). */
@@ -171,7 +171,7 @@ async function invoke(args: string[], marker: string, plan: RunPlan | undefined,
   const fault: FaultRecord = { landed: false, sends: [] };
   const send = (sig: NodeJS.Signals): boolean => {
     if (!alive() || child.pid === undefined) return false;
-    const caught = catches(child.pid, sig);
+    const caught = upframeHandles(child.pid);
     const ok = signal(child.pid, sig);
     if (ok) fault.sends.push({ signal: sig, afterMs: Date.now() - startedAt, eventsBefore: events.length, summaryBefore: summarySeen, caught });
     if (ok && fault.sentAt === undefined) {
@@ -282,11 +282,15 @@ async function invoke(args: string[], marker: string, plan: RunPlan | undefined,
 
 type JobEvent = { id: string; input: string; output: string; status: string; error?: string };
 
-/** Whether process `pid` has a handler for `sig` (its SigCgt mask in /proc). */
-function catches(pid: number, sig: NodeJS.Signals): boolean {
+/**
+ * Whether upframe's own signal handlers are in (bin/upframe.js installs them first thing, SIGHUP with
+ * SIGINT and SIGTERM): seen by SIGHUP in the process's SigCgt mask, as Node itself catches SIGINT and
+ * SIGTERM from its own start (to restore the terminal, then die by them) and SIGHUP only for upframe.
+ */
+function upframeHandles(pid: number): boolean {
   try {
     const mask = /^SigCgt:\s*([0-9a-f]+)$/m.exec(readFileSync(`/proc/${pid}/status`, 'latin1'))?.[1];
-    return mask !== undefined && ((BigInt(`0x${mask}`) >> BigInt((osConstants.signals[sig] ?? 1) - 1)) & 1n) === 1n;
+    return mask !== undefined && ((BigInt(`0x${mask}`) >> BigInt(osConstants.signals.SIGHUP - 1)) & 1n) === 1n;
   } catch {
     return false;
   }
@@ -324,8 +328,9 @@ function judgeOutcome(plan: RunPlan | undefined, inv: Invocation, items: Item[],
     // Killed by a signal it was sent (the last one of that kind, when there were two): acceptable
     // only where a shell sees what the contract says and nothing could be left undone: the CLI was
     // still starting (nothing printed, so nothing started; 128 + SIGINT = 130, 128 + SIGHUP = 129,
-    // not SIGTERM's 143, unless no code of upframe's had run: Node's own start-up, some 40 ms here,
-    // catches nothing), or the run was over (the summary was out) and ended as the signal says.
+    // not SIGTERM's 143, unless upframe's handlers were not in yet: Node's own start-up and the
+    // loading of bin/upframe.js, some 55 ms here, end by the signal), or the run was over (the
+    // summary was out) and ended as the signal says.
     const killer = inv.fault.sends.filter((s) => s.signal === inv.signal).at(-1);
     const shell = 128 + (osConstants.signals[inv.signal] ?? 0);
     const expected = CANCEL_CODE[fault] ?? 0;
@@ -333,7 +338,7 @@ function judgeOutcome(plan: RunPlan | undefined, inv: Invocation, items: Item[],
     const starting = killer !== undefined && killer.eventsBefore === 0 && inv.events.length === 0;
     const over = killer !== undefined && killer.summaryBefore && ((allDone && committedBeforeFault) || summary?.exitCode === shell);
     if (!killer || !((starting && (shell === expected || !killer.caught)) || over)) {
-      const sends = inv.fault.sends.map((s) => `${s.signal} at ${s.afterMs} ms (${s.eventsBefore} events read${s.summaryBefore ? ', summary read' : ''})`).join(', ');
+      const sends = inv.fault.sends.map((s) => `${s.signal} at ${s.afterMs} ms (${s.eventsBefore} events read${s.summaryBefore ? ', summary read' : ''}${s.caught ? '' : ', not caught yet'})`).join(', ');
       const when = starting ? 'while it was starting (nothing printed yet)' : summary ? 'after its summary' : 'before its summary';
       problems.push(`the CLI was killed by ${inv.signal} ${when} instead of exiting ${expected} (a shell sees ${shell}); sent: ${sends || 'nothing'}`);
     }
