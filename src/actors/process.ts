@@ -205,6 +205,7 @@ function prepareSegment(
 async function feedSegment(
   scope: WorkScope, work: ProcessWork, chain: Chain, segment: Segment, part: string, prepared: Prepared,
   pipes: SegmentFifos, onFrames: (frames: number) => void, onStep: (frame: number, step: number) => void, needed: SpaceNeeded,
+  last: boolean,
 ): Promise<() => Promise<void>> {
   const input = resolve(work.input);
   const { fifos, own, run, shared, encode, encoded, decode, decoded } = prepared;
@@ -217,6 +218,16 @@ async function feedSegment(
   const reading = shared ? { inputFrames: segment.decodeEnd - segment.decodeStart, keepInput: !shared.last } : {};
   const hostsDone = chain.hosts.map((host, n) => host.segment({ ...messages[n], ...(n === 0 ? reading : {}), input: fifos[n], output: fifos[n + 1] }));
   hostsDone.forEach((done) => done.catch(() => undefined));
+  // The job's last segment: each host goes as soon as it has written it (a GPU host's memory with it),
+  // not once the whole chain has; after that point its end costs nothing, and a host killed before it
+  // fails the job.
+  const finished = new Set<number>();
+  if (last) {
+    hostsDone.forEach((done, n) => done.then(() => {
+      finished.add(n);
+      chain.hosts[n].owned.kill('SIGKILL');
+    }, () => undefined));
+  }
   let timer: NodeJS.Timeout | undefined;
   try {
     const range = outputRange(work.plan, segment);
@@ -224,7 +235,7 @@ async function feedSegment(
     const sides = [decode, ...chain.hosts.map((host) => host.owned), encode];
     timer = setInterval(() => {
       sides.forEach((side, k) => {
-        if (side.isAlive()) return;
+        if (side.isAlive() || finished.has(k - 1)) return;
         pipes.release(fifos[0]);
         // A host or the encoder died: the run's encoder gets its EOF, a host its EPIPE. (A decoder ends
         // when its segment's frames are out: the run goes on.)
@@ -394,6 +405,7 @@ export const processWork = defineWork<ProcessWork, ProcessResult>('process', asy
         (written) => report(before + written, 0),
         (frame, step) => report(before + frame, step),
         needed,
+        k === todo.length - 1,
       );
       fed.catch(() => undefined);
       // The hosts have this segment's message: the next segment's ffmpegs start now (a fork holds this

@@ -47,6 +47,33 @@ function fifosUnder(root: string): string[] {
 }
 
 describe('hosts live for the whole job', () => {
+  it('and go as soon as they have written its last segment: the upscale host before a slower interpolation host', async () => {
+    const output = join(dir, `early-${++n}.mkv`);
+    // The real RIFE model at 128×96 takes a second or so for 47 pairs; the ×2 upscale, milliseconds a frame.
+    run = startRun([{ input: clip, output }], options(tempRoot, { model: nearest, interpolate: 2, lossless: true }));
+    const alive = (role: string) => markedProcesses(runMarker()).some((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'latin1').includes(`hosts/${role}.`);
+      } catch {
+        return false;
+      }
+    });
+    let both = false;
+    let upscaleGoneFirst = false;
+    const timer = setInterval(() => {
+      const [upscale, interpolate] = [alive('upscale'), alive('interpolate')];
+      both ||= upscale && interpolate;
+      if (both && !upscale && interpolate) upscaleGoneFirst = true;
+    }, 5);
+    const result = await run.ended;
+    clearInterval(timer);
+    expect(result.items[0].status, result.items[0].error?.message).toBe('done');
+    expect(both).toBe(true);
+    expect(upscaleGoneFirst).toBe(true);
+    expect(invariantViolations(run.actor, tempRoot, [output])).toEqual([]);
+  });
+
+
   it('a job of 8 segments through upscale and interpolation starts each host once, and gives the frames of a whole run', async () => {
     const whole = join(dir, `whole-${++n}.mkv`);
     const wholeRun = startRun([{ input: clip, output: whole }], options(tempRoot, { model: nearest, interpolate: 2, interpolationModel: blend, lossless: true }));
