@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { JobOptions, ProcessResult, ProcessWork } from '../domain.js';
@@ -99,6 +100,8 @@ function noticeReuse(scope: WorkScope, reused: number, count: number): void {
 
 /** How long a failed job waits for a run's encoder to complete the files of the segments fed whole. */
 const RUN_FLUSH_MS = 3000;
+/** How long a segment that came out short waits for its run's decoder to end, for the cause. */
+const DECODER_END_MS = 500;
 
 /** The space the job's segments still need, estimated from those on disk: bytes a frame × frames to go. */
 type SpaceNeeded = () => number | undefined;
@@ -251,7 +254,12 @@ async function feedSegment(
     if (shared?.last) pipes.release(fifos[0]);
     if (!shared || shared.last || !decode.isAlive()) await expectSuccess(decoded, 'decoding', input, 'input');
     const planned = range.to - range.from;
-    if (written !== planned) throw shortFrames(written, planned, segment, input);
+    if (written !== planned) {
+      // A run's decoder killed mid-run closes its FIFO at once: the host's `done` with too few frames
+      // may come before the decoder's exit does. Its ending, if it comes now, is the cause to name.
+      if (shared && !shared.last) await Promise.race([expectSuccess(decoded, 'decoding', input, 'input'), sleep(DECODER_END_MS)]);
+      throw shortFrames(written, planned, segment, input);
+    }
     encoded.catch(() => undefined);
     return async () => {
       // A run's encoder names each file as it completes it; a segment's own encoder is done when it exits.
