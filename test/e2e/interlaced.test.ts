@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { scratchDir } from '../helpers/app.js';
 import { cli, jsonEvents } from '../helpers/cli.js';
-import { ffmpeg, frameMd5s } from '../helpers/media.js';
+import { doubledReference, ffmpeg, frameMd5s } from '../helpers/media.js';
 import { nearestModel } from '../helpers/models.js';
 
 const dir = scratchDir();
@@ -21,12 +21,8 @@ function fieldOrder(file: string): string {
   return execFileSync(ffmpeg.ffprobe, ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=field_order', '-of', 'csv=p=0', file], { encoding: 'utf8' }).trim();
 }
 
-/** ffmpeg's own bwdif over the source, each pixel doubled as the model does: the frames a user should get. */
-function reference(): string[] {
-  const file = join(dir, 'reference.mkv');
-  execFileSync(ffmpeg.ffmpeg, ['-nostdin', '-loglevel', 'error', '-i', interlaced, '-map', '0:v', '-vf', 'bwdif=mode=send_frame:parity=auto:deint=all,format=rgb24,scale=iw*2:ih*2:flags=neighbor', '-c:v', 'ffv1', '-pix_fmt', 'bgr0', '-y', file]);
-  return frameMd5s(file);
-}
+/** ffmpeg's own bwdif over the source: the frames a user should get. */
+const reference = () => doubledReference(dir, interlaced, 'bwdif=mode=send_frame:parity=auto:deint=all');
 
 describe('an interlaced source is deinterlaced', () => {
   it('frame for frame as it is decoded, with a notice; the output is progressive', async () => {

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { scratchDir } from '../helpers/app.js';
 import { cli, jsonEvents } from '../helpers/cli.js';
-import { ffmpeg, frameMd5s } from '../helpers/media.js';
+import { doubledReference, ffmpeg, frameMd5s } from '../helpers/media.js';
 import { nearestModel } from '../helpers/models.js';
 
 const dir = scratchDir();
@@ -34,12 +34,8 @@ function durations(file: string): { video: number; audio: number; frames: number
   return { video: video.length, audio: span('a:0').length, frames: video.packets };
 }
 
-/** What a constant-rate run would be given: the source decoded onto 30 fps by ffmpeg itself, each pixel doubled as the model does. */
-function reference(): string[] {
-  const file = join(dir, 'reference.mkv');
-  execFileSync(ffmpeg.ffmpeg, ['-nostdin', '-loglevel', 'error', '-i', vfr, '-map', '0:v', '-vf', 'fps=fps=30,format=rgb24,scale=iw*2:ih*2:flags=neighbor', '-c:v', 'ffv1', '-pix_fmt', 'bgr0', '-y', file]);
-  return frameMd5s(file);
-}
+/** What a constant-rate run would be given: the source put on 30 fps by ffmpeg itself. */
+const reference = () => doubledReference(dir, vfr, 'fps=fps=30');
 
 describe('a variable-rate source keeps its timing', () => {
   it('is put on 30 fps with a notice: the picture as long as the sound, each slot the source frame of that moment', async () => {

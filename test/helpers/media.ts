@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { resolveFfmpeg } from '../../src/services/ffmpeg/resolve.js';
 
 export const ffmpeg = resolveFfmpeg();
@@ -80,6 +80,16 @@ export function makeJoinedClip(dir: string, name: string, size = '96x64'): strin
 export function frameMd5s(path: string): string[] {
   const out = execFileSync(ffmpeg.ffmpeg, ['-v', 'error', '-i', path, '-map', '0:v:0', '-f', 'framemd5', '-'], { encoding: 'utf8', maxBuffer: 1 << 26 });
   return out.split('\n').filter((line) => line && !line.startsWith('#')).map((line) => line.split(',').at(-1)!.trim());
+}
+
+/**
+ * The frames ffmpeg itself makes of `input` through `filter` (rgb24 by then), each pixel doubled as
+ * the tests' ×2 nearest model does, as lossless FFV1 in `dir`: what a lossless upframe run should give.
+ */
+export function doubledReference(dir: string, input: string, filter: string): string[] {
+  const file = join(dir, `reference-${basename(input)}.mkv`);
+  execFileSync(ffmpeg.ffmpeg, ['-nostdin', '-loglevel', 'error', '-i', input, '-map', '0:v', '-vf', `${filter},format=rgb24,scale=iw*2:ih*2:flags=neighbor`, '-c:v', 'ffv1', '-pix_fmt', 'bgr0', '-y', file]);
+  return frameMd5s(file);
 }
 
 /** Decoded rgb24 frames of a file's first video stream. */
