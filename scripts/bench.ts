@@ -385,7 +385,7 @@ async function pictureCost(childCpu: () => number) {
   const segment = { index: 0, start: 0, end: frames, decodeStart: 0, decodeEnd: frames, rightFrame: false };
   const once = async (pictures: boolean) => {
     const before = childCpu();
-    const decode = spawn(ffmpeg.ffmpeg, decodeArgs(input, undefined, pictures ? sourceSideImages(work, segment, { from: 0 }) : []), { stdio: ['ignore', 'pipe', 'ignore'] });
+    const decode = spawn(ffmpeg.ffmpeg, decodeArgs(input, { side: pictures ? sourceSideImages(work, segment, { from: 0 }) : [] }), { stdio: ['ignore', 'pipe', 'ignore'] });
     const encode = spawn(ffmpeg.ffmpeg, segmentArgs({ width: 640, height: 360, rate }, join(jobDir, 'segment.nut'), pictures ? outputSideImages(work, { from: 0 }, { width: 640, height: 360 }) : []), { stdio: [decode.stdout, 'ignore', 'ignore'] });
     // Our copy of the pipe goes at once, as the pipeline's does: EOF then reaches the encoder.
     decode.stdout.destroy();

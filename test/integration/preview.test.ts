@@ -226,7 +226,7 @@ describe('the preview pane\'s pictures (written by the decoder and the encoder)'
       // The second of three segments: frames 8–15, with context 6–17 decoded.
       const segment = { index: 1, start: 8, end: 16, decodeStart: 6, decodeEnd: 18, rightFrame: false };
       const range = interpolate ? { from: 16, to: 32 } : { from: 8, to: 16 };
-      const decode = spawn(ffmpeg.ffmpeg, decodeArgs(input, { start: 6, end: 18 }, sourceSideImages(work, segment, range)), { stdio: ['ignore', 'pipe', 'inherit'] });
+      const decode = spawn(ffmpeg.ffmpeg, decodeArgs(input, { range: { start: 6, end: 18 }, side: sourceSideImages(work, segment, range) }), { stdio: ['ignore', 'pipe', 'inherit'] });
       // The stand-in drops the context frames (2 each side) and, for 2×, writes each frame twice.
       const frame = 64 * 48 * 3;
       const kept = (await new Promise<Buffer>((resolve) => {

@@ -1,6 +1,6 @@
 import { extname } from 'node:path';
 import { UserError } from '../errors.js';
-import type { Codec, JobOptions, MediaInfo, Rate } from '../../domain.js';
+import type { JobOptions, MediaInfo, Rate } from '../../domain.js';
 import { resolvedDevice } from '../gpu.js';
 import { availableEncoders, encoderArgs, isVaapi, pixelFormats, resolveEncoding, VAAPI_DEVICE, videoTagArgs, type Encoding } from './encoders.js';
 import { colourTags, wideColour, yuvFormat, type WideColour } from './colour.js';
@@ -41,14 +41,21 @@ export function rateArg(rate: Rate): string {
   return `${rate.num}/${rate.den}`;
 }
 
-/**
- * Decodes the first video stream to rgb24 frames on stdout, rotation applied, one frame per input
- * frame; with a range, only source frames [start, end) (counted from the seek point when seeking).
- * With `grid` (a variable-rate source, never seeking), first put on that constant rate, the range
- * then counting the grid's frames. `deinterlace`: an interlaced source's frames, each made whole from
- * its two fields and its neighbours' (bwdif, motion-adaptive, one frame per frame) before anything else.
- */
-export function decodeArgs(absoluteInput: string, range?: { readonly start: number; readonly end: number }, side?: readonly SideImages[], seek?: number, grid?: Rate, deinterlace = false): string[] {
+/** How a decoder reads its source (`decodeArgs`). */
+export interface DecodeOptions {
+  /** Only source frames [start, end), counted from the seek point when seeking. */
+  readonly range?: { readonly start: number; readonly end: number };
+  readonly side?: readonly SideImages[];
+  /** Seconds to seek to first (`seekBefore`). */
+  readonly seek?: number;
+  /** A variable-rate source (never seeking) is first put on this constant rate; the range then counts the grid's frames. */
+  readonly grid?: Rate;
+  /** An interlaced source's frames, each made whole from its two fields and its neighbours' (bwdif, motion-adaptive, one frame per frame) before anything else. */
+  readonly deinterlace?: boolean;
+}
+
+/** Decodes the first video stream to rgb24 frames on stdout, rotation applied, one frame per input frame. */
+export function decodeArgs(absoluteInput: string, { range, side, seek, grid, deinterlace = false }: DecodeOptions = {}): string[] {
   const trim = [
     deinterlace && DEINTERLACE,
     // `pass`: the last frame is given at least once, however short its duration.
