@@ -81,13 +81,7 @@ function streamSink(output: Writable): FrameSink {
         output.once('close', closed);
       });
     },
-    close() {
-      if (output.destroyed) return output.errored ? Promise.reject(output.errored) : Promise.resolve();
-      return new Promise((resolve, reject) => {
-        output.end();
-        output.once('close', () => (output.errored ? reject(output.errored) : resolve()));
-      });
-    },
+    close: () => new Promise<void>((resolve) => output.end(resolve)),
   };
 }
 
@@ -173,8 +167,9 @@ export async function serveSegments<C extends { readonly awaitSegment?: boolean 
     return written;
   };
   if (!config.awaitSegment) {
-    const written = await one(config, frames(process.stdin, frameBytes), streamSink(process.stdout));
-    await new Promise<void>((resolve) => process.stdout.end(resolve));
+    const stdout = streamSink(process.stdout);
+    const written = await one(config, frames(process.stdin, frameBytes), stdout);
+    await stdout.close();
     await release();
     await report({ type: 'done', frames: written });
     process.disconnect?.();
