@@ -145,12 +145,22 @@ export function jobDirPath(tempRoot: string, jobId: string): string {
   return `${tempRoot.replace(/\/+$/, '')}/job-${jobId}`;
 }
 
+/** HDR10's static metadata as x265 takes it: chromaticities in 0.00002 units, luminance in 0.0001 cd/m². */
+export interface Hdr10 {
+  /** `G(x,y)B(x,y)R(x,y)WP(x,y)L(max,min)`. */
+  readonly masterDisplay?: string;
+  /** `MaxCLL,MaxFALL` in cd/m². */
+  readonly maxCll?: string;
+}
+
 /** ffprobe's names: `bt709`, `bt2020`, `smpte2084` (PQ), `arib-std-b67` (HLG), `bt2020nc`, `tv`. */
 export interface Colour {
   readonly primaries?: string;
   readonly transfer?: string;
   readonly matrix?: string;
   readonly range?: string;
+  /** A PQ source's mastering display and light levels, from its container or its first frame. */
+  readonly hdr10?: Hdr10;
 }
 
 export interface MediaInfo {

@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import type { MediaInfo, ProbeResult, ProbeWork } from '../domain.js';
 import { gridFrames, gridNotice, gridRate, mayVaryInRate, onGrid } from '../services/ffmpeg/constant-rate.js';
 import { ffmpegBinaries } from '../services/ffmpeg/resolve.js';
-import { parseProbe, probeArgs } from '../services/ffmpeg/probe.js';
+import { firstFrameSideDataArgs, parseFirstFrameHdr10, parseProbe, probeArgs } from '../services/ffmpeg/probe.js';
 import { planJob } from '../services/plan.js';
 import { checkPaths } from '../services/preflight.js';
 import { collectText } from '../services/streams.js';
@@ -28,6 +28,19 @@ async function constantRate(scope: WorkScope, input: string, media: MediaInfo): 
   return gridded;
 }
 
+/**
+ * A PQ source whose container holds no HDR10 metadata may carry it in its stream (HEVC SEI): read from
+ * its first frame (one frame decoded), so the encode can carry it on.
+ */
+async function hdr10(scope: WorkScope, input: string, media: MediaInfo): Promise<MediaInfo> {
+  if (media.colour?.transfer !== 'smpte2084' || media.colour.hdr10) return media;
+  const ffprobe = scope.spawn({ command: ffmpegBinaries().ffprobe, args: firstFrameSideDataArgs(input), role: 'ffprobe' });
+  const [stdout, ending] = await Promise.all([collectText(ffprobe.child.stdout), endingOf(ffprobe)]);
+  if (ending.exit.signal) throw toolFailure('reading the HDR metadata failed for', 'ffprobe', ending, { kind: 'runtime', file: input });
+  const found = ending.exit.code === 0 ? parseFirstFrameHdr10(stdout) : undefined;
+  return found ? { ...media, colour: { ...media.colour, hdr10: found } } : media;
+}
+
 /** Checks the paths, resolves the model and reads the input's streams with ffprobe. */
 export const probeWork = defineWork<ProbeWork, ProbeResult>('probe', async (work, scope) => {
   scope.started();
@@ -36,7 +49,7 @@ export const probeWork = defineWork<ProbeWork, ProbeResult>('probe', async (work
   const ffprobe = scope.spawn({ command: ffmpegBinaries().ffprobe, args: probeArgs(input), role: 'ffprobe' });
   const [stdout, ending] = await Promise.all([collectText(ffprobe.child.stdout), endingOf(ffprobe)]);
   if (ending.exit.code !== 0) throw toolFailure('not a readable video', 'ffprobe', ending, { kind: 'input', file: input });
-  const media = await constantRate(scope, input, parseProbe(stdout, input));
+  const media = await hdr10(scope, input, await constantRate(scope, input, parseProbe(stdout, input)));
   if (media.interlaced) scope.notice(`interlaced source (fields ${FIELD_ORDERS[media.interlaced.fieldOrder] ?? media.interlaced.fieldOrder}): deinterlaced as it is decoded (bwdif, one frame per frame), written progressive`);
   return planJob(media, work.options);
 });

@@ -95,6 +95,30 @@ describe('colour: a wide-gamut or HDR source keeps its colour', () => {
     expect(colourPsnr(lossless)).toBe(Number.POSITIVE_INFINITY);
   });
 
+  it('HDR10 metadata in the stream (mastering display, light levels) reaches the output, at every segment\'s start', async () => {
+    const master = 'G(13250,34500)B(7500,3000)R(34000,16000)WP(15635,16450)L(10000000,1)';
+    const withMetadata = join(dir, 'hdr10-metadata.mp4');
+    execFileSync(ffmpeg.ffmpeg, [
+      '-nostdin', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=64x48:rate=24:duration=0.5',
+      '-vf', 'scale=out_color_matrix=bt2020:out_range=tv,format=yuv420p10le', '-c:v', 'libx265',
+      '-x265-params', `log-level=error:hdr-opt=1:repeat-headers=1:master-display=${master}:max-cll=1000,400`,
+      '-colorspace', 'bt2020nc', '-color_primaries', 'bt2020', '-color_trc', 'smpte2084', '-color_range', 'tv', '-y', withMetadata,
+    ]);
+    /** The side data of frame n (HDR10's two kinds, as ffprobe prints them). */
+    const sideData = (file: string, n: number) => execFileSync(ffmpeg.ffprobe, ['-v', 'error', '-select_streams', 'v:0', '-read_intervals', `%+#${n + 1}`, '-show_frames', '-show_entries', 'frame=side_data_list', '-of', 'json', file], { encoding: 'utf8' });
+    const hdr10Of = (file: string, n: number) => ((JSON.parse(sideData(file, n)) as { frames: { side_data_list?: { side_data_type: string }[] }[] }).frames[n].side_data_list ?? [])
+      .filter((s) => /Mastering display|Content light level/.test(s.side_data_type));
+    expect(hdr10Of(withMetadata, 0)).toHaveLength(2);
+    const output = join(dir, 'hdr10-metadata-out.mp4');
+    const result = await cli(['run', withMetadata, '-o', output, '--model', model, '--chunk', '6', '--temp-dir', tempRoot, '--json']).result;
+    expect(result.code, result.stderr).toBe(0);
+    expect(hdr10Of(output, 0)).toEqual(hdr10Of(withMetadata, 0));
+    // The second segment's first frame, a keyframe of its own encoder (x265 runs one encoder per segment or cuts at forced IDRs).
+    expect(hdr10Of(output, 6)).toEqual(hdr10Of(withMetadata, 0));
+    const notices = jsonEvents(result.stdout).filter((e) => e.type === 'notice').map((e) => String(e.message));
+    expect(notices).toContain('HDR (PQ, BT.2020) source: written 10-bit h265, tagged bt2020/smpte2084 as the source is, with its HDR10 metadata; the models see its picture as 8-bit RGB');
+  });
+
   it('an SDR source is written BT.709, 8-bit, as before', async () => {
     const output = join(dir, 'sdr.mp4');
     expect((await cli(['run', clip, '-o', output, '--model', model, '--temp-dir', tempRoot]).result).code).toBe(0);

@@ -3,7 +3,7 @@ import { UserError } from '../errors.js';
 import type { JobOptions, MediaInfo, Rate } from '../../domain.js';
 import { resolvedDevice } from '../gpu.js';
 import { availableEncoders, encoderArgs, isVaapi, pixelFormats, resolveEncoding, VAAPI_DEVICE, videoTagArgs, type Encoding } from './encoders.js';
-import { colourTags, wideColour, yuvFormat, type WideColour } from './colour.js';
+import { colourTags, hdr10Params, wideColour, yuvFormat, type WideColour } from './colour.js';
 
 export type Container = 'mp4' | 'mkv' | 'mov' | 'webm';
 
@@ -200,10 +200,19 @@ function yuvFormatOf(encoding: Encoding, wide: WideColour | undefined): string {
   return wide && !EIGHT_BIT_ONLY.has(encoding.encoder) ? yuvFormat(wide, pixelFormats(encoding.encoder)) : 'yuv420p';
 }
 
+/** x265's options with a PQ source's HDR10 metadata added to its `-x265-params` (given twice, ffmpeg would keep the last). */
+function withHdr10(args: readonly string[], wide: WideColour | undefined): string[] {
+  const at = args.indexOf('-x265-params');
+  const params = hdr10Params(wide?.hdr10);
+  if (at < 0 || params.length === 0) return [...args];
+  return [...args.slice(0, at + 1), [args[at + 1], ...params].join(':'), ...args.slice(at + 2)];
+}
+
 /** What a job with a wide or HDR source is told about its output's colour. */
 export function colourNotice(wide: WideColour, encoding: Encoding): string {
   const depth = encoding.lossless ? 'RGB' : !isVaapi(encoding.encoder) && yuvFormatOf(encoding, wide) !== 'yuv420p' ? '10-bit' : '8-bit';
-  return `${wide.label} source: written ${depth} ${encoding.codec}, tagged ${wide.primaries}/${wide.transfer} as the source is; the models see its picture as 8-bit RGB`;
+  const metadata = wide.hdr10 ? (encoding.encoder === 'libx265' ? ', with its HDR10 metadata' : `; its HDR10 metadata is carried by libx265 only, not ${encoding.encoder}`) : '';
+  return `${wide.label} source: written ${depth} ${encoding.codec}, tagged ${wide.primaries}/${wide.transfer} as the source is${metadata}; the models see its picture as 8-bit RGB`;
 }
 
 /**
@@ -252,7 +261,7 @@ function encodeArgs(frame: SegmentFrame, output: readonly string[], side: readon
   const filter = encode.kind === 'final' ? encodeFilter(encode.encoding, frame, encode.wide) : undefined;
   const codec =
     encode.kind === 'final'
-      ? [...encoderArgs(encode.encoding), ...colourTags(encode.wide, encode.encoding.lossless), '-flags', '+global_header']
+      ? [...withHdr10(encoderArgs(encode.encoding), encode.wide), ...colourTags(encode.wide, encode.encoding.lossless), '-flags', '+global_header']
       : ['-c:v', 'utvideo', '-pix_fmt', 'gbrp'];
   // The pipe's rate is given: without `-fpsprobesize 0` ffmpeg would read 20 frames to guess it before
   // passing any on, and the pictures would come that late (the segment file is byte for byte the same).

@@ -1,4 +1,5 @@
 import type { Colour, MediaInfo, Rate } from '../../domain.js';
+import { parseHdr10 } from './colour.js';
 import { UserError } from '../errors.js';
 
 interface ProbeStream {
@@ -20,7 +21,7 @@ interface ProbeStream {
   duration?: string;
   start_time?: string;
   tags?: Record<string, string>;
-  side_data_list?: { rotation?: number }[];
+  side_data_list?: ({ rotation?: number; side_data_type?: string } & Record<string, unknown>)[];
   disposition?: { attached_pic?: number };
 }
 
@@ -36,6 +37,25 @@ export function probeArgs(absoluteInput: string): string[] {
     '-print_format', 'json', '-show_streams', '-show_format', '-count_packets',
     '-i', `file:${absoluteInput}`,
   ];
+}
+
+/** The first video frame's side data, where HDR10 metadata rides in the stream (HEVC SEI) rather than the container. */
+export function firstFrameSideDataArgs(absoluteInput: string): string[] {
+  return [
+    '-v', 'error', '-hide_banner',
+    '-protocol_whitelist', 'file,pipe',
+    '-select_streams', 'v:0', '-read_intervals', '%+#1', '-show_frames', '-show_entries', 'frame=side_data_list', '-of', 'json',
+    '-i', `file:${absoluteInput}`,
+  ];
+}
+
+/** HDR10 metadata from `firstFrameSideDataArgs`' JSON; undefined when there is none or it does not parse. */
+export function parseFirstFrameHdr10(json: string): ReturnType<typeof parseHdr10> {
+  try {
+    return parseHdr10((JSON.parse(json) as { frames?: { side_data_list?: Record<string, unknown>[] }[] }).frames?.[0]?.side_data_list);
+  } catch {
+    return undefined;
+  }
 }
 
 /** The packet count of a file's first video stream (one packet a frame in our segment files). */
@@ -81,7 +101,7 @@ const INTERLACED = new Set(['tt', 'bb', 'tb', 'bt']);
 
 function colourOf(stream: ProbeStream): Colour {
   const known = (name: string | undefined) => (name && name !== 'unknown' && name !== 'reserved' ? name : undefined);
-  const entries = { primaries: known(stream.color_primaries), transfer: known(stream.color_transfer), matrix: known(stream.color_space), range: known(stream.color_range) };
+  const entries = { primaries: known(stream.color_primaries), transfer: known(stream.color_transfer), matrix: known(stream.color_space), range: known(stream.color_range), hdr10: parseHdr10(stream.side_data_list) };
   return Object.fromEntries(Object.entries(entries).filter(([, value]) => value !== undefined));
 }
 
