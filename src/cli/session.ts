@@ -21,6 +21,9 @@ export interface Session {
  * handling: SIGINT/SIGTERM = cancel (again: accepted, nothing more); in idle, quit. SIGHUP and a
  * closed stdout or stderr (EPIPE) mean nobody is there any more: quit, which cancels first.
  */
+/** A signal once the session is closed: the exit code is already decided. */
+const settled = (): void => undefined;
+
 export function openSession(options: { trace?: string; handleSignals: boolean; machine?: typeof liveAppMachine }): Session {
   const listeners: ((transition: Transition) => void)[] = [];
   const trace = options.trace ? openTraceFile(options.trace) : undefined;
@@ -59,6 +62,10 @@ export function openSession(options: { trace?: string; handleSignals: boolean; m
       process.off('SIGINT', cancel);
       process.off('SIGTERM', cancel);
       process.off('SIGHUP', hangup);
+      // The run is over and its exit code decided: the CLI exits with it next. A signal in between
+      // changes nothing; unheard, Node would end the process by it (a shell seeing 143 for a run that
+      // finished).
+      if (options.handleSignals) for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, settled);
       // Still listening: a write that fails after the session must not become a stack trace.
       trace?.close();
     },
