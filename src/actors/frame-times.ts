@@ -1,7 +1,5 @@
 import { frameTimesArgs, parseFrameTimes, type FrameTimes } from '../services/ffmpeg/probe.js';
-import { ffmpegBinaries } from '../services/ffmpeg/resolve.js';
-import { collectText } from '../services/streams.js';
-import { endingOf, toolFailure } from '../services/tool-failure.js';
+import { ffprobeOutput } from './ffprobe.js';
 import type { WorkScope } from './work.js';
 
 /**
@@ -11,8 +9,6 @@ import type { WorkScope } from './work.js';
  * times. Undefined when the times are not trustworthy (see parseFrameTimes): decoders then start at 0.
  */
 export async function readFrameTimes(scope: WorkScope, input: string, frames: number): Promise<FrameTimes | undefined> {
-  const ffprobe = scope.spawn({ command: ffmpegBinaries().ffprobe, args: frameTimesArgs(input), role: 'ffprobe' });
-  const [stdout, ending] = await Promise.all([collectText(ffprobe.child.stdout), endingOf(ffprobe)]);
-  if (ending.exit.signal) throw toolFailure('reading frame times failed for', 'ffprobe', ending, { kind: 'runtime', file: input });
-  return ending.exit.code === 0 ? parseFrameTimes(stdout, frames) : undefined;
+  const csv = await ffprobeOutput(scope, frameTimesArgs(input), 'reading frame times failed for', input);
+  return csv === undefined ? undefined : parseFrameTimes(csv, frames);
 }

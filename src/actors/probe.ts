@@ -7,6 +7,7 @@ import { planJob } from '../services/plan.js';
 import { checkPaths } from '../services/preflight.js';
 import { collectText } from '../services/streams.js';
 import { endingOf, toolFailure } from '../services/tool-failure.js';
+import { ffprobeOutput } from './ffprobe.js';
 import { readFrameTimes } from './frame-times.js';
 import { defineWork, type WorkScope } from './work.js';
 
@@ -34,10 +35,8 @@ async function constantRate(scope: WorkScope, input: string, media: MediaInfo): 
  */
 async function hdr10(scope: WorkScope, input: string, media: MediaInfo): Promise<MediaInfo> {
   if (media.colour?.transfer !== 'smpte2084' || media.colour.hdr10) return media;
-  const ffprobe = scope.spawn({ command: ffmpegBinaries().ffprobe, args: firstFrameSideDataArgs(input), role: 'ffprobe' });
-  const [stdout, ending] = await Promise.all([collectText(ffprobe.child.stdout), endingOf(ffprobe)]);
-  if (ending.exit.signal) throw toolFailure('reading the HDR metadata failed for', 'ffprobe', ending, { kind: 'runtime', file: input });
-  const found = ending.exit.code === 0 ? parseFirstFrameHdr10(stdout) : undefined;
+  const json = await ffprobeOutput(scope, firstFrameSideDataArgs(input), 'reading the HDR metadata failed for', input);
+  const found = json === undefined ? undefined : parseFirstFrameHdr10(json);
   return found ? { ...media, colour: { ...media.colour, hdr10: found } } : media;
 }
 

@@ -1,7 +1,5 @@
 import { packetCountArgs } from '../services/ffmpeg/probe.js';
-import { ffmpegBinaries } from '../services/ffmpeg/resolve.js';
-import { collectText } from '../services/streams.js';
-import { endingOf, toolFailure } from '../services/tool-failure.js';
+import { ffprobeOutput } from './ffprobe.js';
 import type { WorkScope } from './work.js';
 
 /**
@@ -10,9 +8,7 @@ import type { WorkScope } from './work.js';
  * ffprobe killed from outside says so, rather than passing for a broken file.
  */
 export async function readBackFrames(scope: WorkScope, file: string): Promise<number | undefined> {
-  const ffprobe = scope.spawn({ command: ffmpegBinaries().ffprobe, args: packetCountArgs(file), role: 'ffprobe' });
-  const [stdout, ending] = await Promise.all([collectText(ffprobe.child.stdout), endingOf(ffprobe)]);
-  if (ending.exit.signal) throw toolFailure('reading a written file back failed for', 'ffprobe', ending, { kind: 'runtime', file });
-  const frames = Number(stdout.trim());
-  return ending.exit.code === 0 && stdout.trim() !== '' && Number.isInteger(frames) ? frames : undefined;
+  const stdout = (await ffprobeOutput(scope, packetCountArgs(file), 'reading a written file back failed for', file))?.trim();
+  const frames = Number(stdout);
+  return stdout && Number.isInteger(frames) ? frames : undefined;
 }
