@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { DEFAULT_SCENE_THRESHOLD, type ScenesResult, type ScenesWork } from '../domain.js';
+import { gridOf } from '../services/ffmpeg/constant-rate.js';
 import { onProgressFrames } from '../services/ffmpeg/progress.js';
 import { ffmpegBinaries } from '../services/ffmpeg/resolve.js';
 import { DEFAULT_MIN_SCENE, parseCuts, sceneDetectArgs, scenesFrom } from '../services/scenes.js';
@@ -15,7 +16,7 @@ export const scenesWork = defineWork<ScenesWork, ScenesResult>('scenes', async (
   const total = work.media.frameCount;
   const ffmpeg = scope.spawn({
     command: ffmpegBinaries().ffmpeg,
-    args: sceneDetectArgs(input, work.options.sceneThreshold ?? DEFAULT_SCENE_THRESHOLD, work.media.variableRate ? work.media.frameRate : undefined),
+    args: sceneDetectArgs(input, work.options.sceneThreshold ?? DEFAULT_SCENE_THRESHOLD, gridOf(work.media)),
     role: 'scenes',
     stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
   });

@@ -2,6 +2,7 @@ import { basename, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { ProcessWork } from '../domain.js';
 import { decodeArgs, fileArg, segmentEncoding, segmentRunArgs, type SegmentFrame, type SideImages } from '../services/ffmpeg/args.js';
+import { gridOf } from '../services/ffmpeg/constant-rate.js';
 import { seekBefore, type FrameTimes } from '../services/ffmpeg/probe.js';
 import type { Segment } from '../services/segments.js';
 import { forcedKeyframeArgs } from '../services/ffmpeg/encoders.js';
@@ -140,7 +141,7 @@ export function startDecoder(
   const seek = times && !whole ? seekBefore(times, span.decodeStart - margin) : undefined;
   const frames = seek === undefined ? { start: span.decodeStart, end: span.decodeEnd } : { start: margin, end: span.decodeEnd - span.decodeStart + margin };
   // A variable-rate source goes on its grid, whose end-of-stream may repeat the last frame: always trimmed.
-  const grid = media.variableRate ? media.frameRate : undefined;
+  const grid = gridOf(media);
   pipes.holdReadSide(fifo);
   const decode = scope.spawn({
     command: ffmpegBinaries().ffmpeg,

@@ -16,14 +16,14 @@ export interface Session {
   close(): void;
 }
 
+/** A signal once the session is closed: the exit code is already decided. */
+const settled = (): void => undefined;
+
 /**
  * The app actor (not yet started, so listeners see its first state) with its trace and its signal
  * handling: SIGINT/SIGTERM = cancel (again: accepted, nothing more); in idle, quit. SIGHUP and a
  * closed stdout or stderr (EPIPE) mean nobody is there any more: quit, which cancels first.
  */
-/** A signal once the session is closed: the exit code is already decided. */
-const settled = (): void => undefined;
-
 export function openSession(options: { trace?: string; handleSignals: boolean; machine?: typeof liveAppMachine }): Session {
   const listeners: ((transition: Transition) => void)[] = [];
   const trace = options.trace ? openTraceFile(options.trace) : undefined;

@@ -1,5 +1,5 @@
 import type { Rate } from '../domain.js';
-import { fileArg, rateArg } from './ffmpeg/args.js';
+import { fileArg, gridFilter } from './ffmpeg/args.js';
 
 /** A scene: frames [start, end) of the source. */
 export interface Scene {
@@ -19,7 +19,7 @@ export function sceneDetectArgs(absoluteInput: string, threshold: number, grid?:
     '-nostdin', '-hide_banner', '-loglevel', 'error',
     '-protocol_whitelist', 'file,pipe', '-i', fileArg(absoluteInput),
     '-map', '0:v:0', '-an', '-sn', '-dn',
-    '-vf', `${grid ? `fps=fps=${rateArg(grid)}:eof_action=pass,` : ''}setpts=N,select='gt(scene,${threshold})',metadata=print:file=-`,
+    '-vf', `${grid ? `${gridFilter(grid)},` : ''}setpts=N,select='gt(scene,${threshold})',metadata=print:file=-`,
     '-progress', 'pipe:3', '-nostats',
     '-f', 'null', '-',
   ];

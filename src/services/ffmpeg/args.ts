@@ -37,6 +37,14 @@ export function fileArg(absolutePath: string): string {
 /** bwdif's frame n reads frames n − 1 and n + 1: a decoder that seeks starts one frame early (segment-run.ts). */
 const DEINTERLACE = 'bwdif=mode=send_frame:parity=auto:deint=all';
 
+/**
+ * A variable-rate source put on `rate`'s grid (services/ffmpeg/constant-rate.ts), as decoders and
+ * scene detection both do; `pass`: the last frame is given at least once, however short its duration.
+ */
+export function gridFilter(rate: Rate): string {
+  return `fps=fps=${rateArg(rate)}:eof_action=pass`;
+}
+
 export function rateArg(rate: Rate): string {
   return `${rate.num}/${rate.den}`;
 }
@@ -58,8 +66,7 @@ export interface DecodeOptions {
 export function decodeArgs(absoluteInput: string, { range, side, seek, grid, deinterlace = false }: DecodeOptions = {}): string[] {
   const trim = [
     deinterlace && DEINTERLACE,
-    // `pass`: the last frame is given at least once, however short its duration.
-    grid && `fps=fps=${rateArg(grid)}:eof_action=pass`,
+    grid && gridFilter(grid),
     range && `trim=start_frame=${range.start}:end_frame=${range.end}`,
   ].filter(Boolean).join(',') || undefined;
   const frames = ['-vsync', 'passthrough', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'];

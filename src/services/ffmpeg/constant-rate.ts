@@ -36,6 +36,11 @@ export function gridFrames(times: readonly number[], rate: Rate): number | undef
   return slots[slots.length - 1] - slots[0] + 1;
 }
 
+/** The grid a source's decoders put it on: its rate where it varies, none for a constant-rate source. */
+export function gridOf(media: Pick<MediaInfo, 'variableRate' | 'frameRate'>): Rate | undefined {
+  return media.variableRate ? media.frameRate : undefined;
+}
+
 /** The source put on its grid: the rate, the grid's frame count, and the source's own count kept. */
 export function onGrid(media: MediaInfo, rate: Rate, frames: number): MediaInfo {
   return { ...media, frameRate: rate, frameCount: frames, variableRate: { sourceFrames: media.frameCount } };
