@@ -2,7 +2,7 @@ import * as ort from 'onnxruntime-node';
 import type { Device } from '../domain.js';
 import { UserError } from '../services/errors.js';
 import { cudaInstallCommand } from '../services/gpu.js';
-import { adaptSpinning, BusyMeter, NO_SPINNING, startsSpinning } from './spinning.js';
+import { adaptSpinning, BusyMeter, NO_SPINNING, SPINNING_WITHIN_RUNS, startsSpinning } from './spinning.js';
 
 /** Where a session runs: onnxruntime's execution provider. */
 export type Provider = 'cpu' | 'webgpu' | 'cuda';
@@ -19,7 +19,7 @@ async function createSession(model: ModelSource, provider: Provider, threads?: n
     graphOptimizationLevel: 'all',
     // The CPU's threads; a GPU provider's host thread only feeds the device.
     ...(threads && provider === 'cpu' ? { intraOpNumThreads: threads } : {}),
-    ...(spinning ? {} : NO_SPINNING),
+    ...(spinning ? SPINNING_WITHIN_RUNS : NO_SPINNING),
   };
   return model.bytes ? ort.InferenceSession.create(model.bytes, options) : ort.InferenceSession.create(model.path, options);
 }
