@@ -202,6 +202,12 @@ export interface MediaInfo {
   readonly colour?: Colour;
   readonly audioCodecs: readonly string[];
   readonly subtitleCodecs: readonly string[];
+  /**
+   * The kinds of stream the output's container refused as the assembly would copy them (checked while
+   * probing, before any frame is made): the assembly converts them (audio to AAC or Opus, Matroska's
+   * text subtitles to SubRip).
+   */
+  readonly convert?: { readonly audio?: true; readonly subtitles?: true };
   readonly formatName: string;
 }
 

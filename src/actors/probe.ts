@@ -9,6 +9,7 @@ import { collectText } from '../services/streams.js';
 import { endingOf, toolFailure } from '../services/tool-failure.js';
 import { ffprobeOutput } from './ffprobe.js';
 import { readFrameTimes } from './frame-times.js';
+import { checkSideStreams } from './side-streams.js';
 import { defineWork, type WorkScope } from './work.js';
 
 /** ffprobe's field orders, as a notice says them: which field is shown first. */
@@ -40,7 +41,7 @@ async function hdr10(scope: WorkScope, input: string, media: MediaInfo): Promise
   return found ? { ...media, colour: { ...media.colour, hdr10: found } } : media;
 }
 
-/** Checks the paths, resolves the model and reads the input's streams with ffprobe. */
+/** Checks the paths, resolves the model, reads the input's streams with ffprobe and checks that the output's container takes its sound and subtitles. */
 export const probeWork = defineWork<ProbeWork, ProbeResult>('probe', async (work, scope) => {
   scope.started();
   const input = resolve(work.input);
@@ -48,7 +49,9 @@ export const probeWork = defineWork<ProbeWork, ProbeResult>('probe', async (work
   const ffprobe = scope.spawn({ command: ffmpegBinaries().ffprobe, args: probeArgs(input), role: 'ffprobe' });
   const [stdout, ending] = await Promise.all([collectText(ffprobe.child.stdout), endingOf(ffprobe)]);
   if (ending.exit.code !== 0) throw toolFailure('not a readable video', 'ffprobe', ending, { kind: 'input', file: input });
-  const media = await hdr10(scope, input, await constantRate(scope, input, parseProbe(stdout, input)));
+  const read = await hdr10(scope, input, await constantRate(scope, input, parseProbe(stdout, input)));
+  // A preview writes one picture: no sound, no subtitles.
+  const media = work.options.preview ? read : await checkSideStreams(scope, input, resolve(work.output), read);
   if (media.interlaced) scope.notice(`interlaced source (fields ${FIELD_ORDERS[media.interlaced.fieldOrder] ?? media.interlaced.fieldOrder}): deinterlaced as it is decoded (bwdif, one frame per frame), written progressive`);
   return planJob(media, work.options);
 });

@@ -13,8 +13,9 @@ async function upscale(input: string, output: string, extra: Parameters<typeof o
   const run = startRun([{ input, output }], options(tempRoot, { model, ...extra }));
   const result = await run.ended;
   expect(invariantViolations(run.actor, tempRoot, [output])).toEqual([]);
+  const notices = run.actor.getSnapshot().context.items[0].notices ?? [];
   run.actor.stop();
-  return result.items[0];
+  return { ...result.items[0], notices };
 }
 
 describe('upscale pipeline (real ffmpeg, real onnxruntime)', () => {
@@ -43,6 +44,31 @@ describe('upscale pipeline (real ffmpeg, real onnxruntime)', () => {
     const webm = probeStreams(webmOut);
     expect(webm.find((s) => s.codec_type === 'video')?.codec_name).toBe('vp9');
     expect(webm.find((s) => s.codec_type === 'audio')?.codec_name).toBe('opus');
+  });
+
+  it('converts the sound or subtitles a container refuses as they are, and says so', async () => {
+    const flac = makeClip(dir, 'flac.mkv', { audio: true, audioCodec: 'flac', subtitles: true });
+    for (const container of ['mp4', 'mov']) {
+      const output = join(dir, `flac.out.${container}`);
+      const item = await upscale(flac, output);
+      expect(item.status).toBe('done');
+      expect(item.notices).toContainEqual(expect.stringMatching(new RegExp(`^${container} does not take the source's flac audio as it is \\(.+\\): converted to AAC 192 kb/s; write \\.mkv to keep it as it is$`)));
+      const streams = probeStreams(output);
+      expect(streams.map((s) => `${s.codec_type} ${s.codec_name}`)).toEqual(['video h264', 'audio aac', 'subtitle mov_text']);
+      expect(videoStream(output).nb_read_frames).toBe(videoStream(flac).nb_read_frames);
+    }
+    // MP4's text subtitles are not Matroska's: they become SubRip, the AAC is copied.
+    const movText = makeClip(dir, 'movtext.mp4', { audio: true, subtitles: true });
+    const mkv = join(dir, 'movtext.out.mkv');
+    const item = await upscale(movText, mkv);
+    expect(item.status).toBe('done');
+    expect(item.notices).toContainEqual(expect.stringMatching(/^mkv does not take the source's mov_text subtitles as they are \(.+\): converted to SubRip$/));
+    expect(probeStreams(mkv).map((s) => `${s.codec_type} ${s.codec_name}`)).toEqual(['video h264', 'audio aac', 'subtitle subrip']);
+    // What the container takes as it is goes in untouched, with no notice.
+    const kept = join(dir, 'flac.out.mkv');
+    const same = await upscale(flac, kept);
+    expect(same.notices).not.toContainEqual(expect.stringMatching(/does not take/));
+    expect(probeStreams(kept).map((s) => `${s.codec_type} ${s.codec_name}`)).toEqual(['video h264', 'audio flac', 'subtitle subrip']);
   });
 
   it('applies rotation metadata and handles odd sizes', async () => {

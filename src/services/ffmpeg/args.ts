@@ -320,26 +320,50 @@ const MP4_AUDIO = new Set(['aac', 'mp3', 'ac3', 'eac3', 'alac', 'opus', 'flac'])
 const WEBM_AUDIO = new Set(['opus', 'vorbis']);
 const TEXT_SUBTITLES = new Set(['subrip', 'srt', 'ass', 'ssa', 'mov_text', 'webvtt', 'text']);
 
-function audioArgs(container: Container, codecs: readonly string[]): string[] {
+/** The source's audio or its subtitles: the two kinds of stream a job carries over from its input. */
+export type SideKind = 'audio' | 'subtitles';
+
+/**
+ * Audio as the container takes it: copied where its codecs are the container's own, else encoded (AAC,
+ * Opus for WebM); `convert` when the container refused a copy (probe's check, {@link sideCheckArgs}).
+ */
+function audioArgs(container: Container, codecs: readonly string[], input: number, convert = false): string[] {
   if (codecs.length === 0) return [];
-  const map = ['-map', '1:a'];
+  const map = ['-map', `${input}:a`];
+  const encode = [...map, ...(container === 'webm' ? ['-c:a', 'libopus', '-b:a', '160k'] : ['-c:a', 'aac', '-b:a', '192k'])];
+  if (convert) return encode;
   if (container === 'mkv') return [...map, '-c:a', 'copy'];
   const allowed = container === 'webm' ? WEBM_AUDIO : MP4_AUDIO;
-  if (codecs.every((c) => allowed.has(c))) return [...map, '-c:a', 'copy'];
-  return [...map, ...(container === 'webm' ? ['-c:a', 'libopus', '-b:a', '160k'] : ['-c:a', 'aac', '-b:a', '192k'])];
+  return codecs.every((c) => allowed.has(c)) ? [...map, '-c:a', 'copy'] : encode;
 }
 
-function subtitleArgs(container: Container, codecs: readonly string[]): string[] {
+/** Subtitles as the container takes them: text as its text format (Matroska: copied, or SubRip when `convert`), bitmaps in Matroska only. */
+function subtitleArgs(container: Container, codecs: readonly string[], input: number, convert = false): string[] {
   if (codecs.length === 0) return [];
-  const map = ['-map', '1:s'];
-  if (container === 'mkv') return [...map, '-c:s', 'copy'];
+  const map = ['-map', `${input}:s`];
+  if (container === 'mkv') return [...map, '-c:s', convert && codecs.every((c) => TEXT_SUBTITLES.has(c)) ? 'srt' : 'copy'];
   if (!codecs.every((c) => TEXT_SUBTITLES.has(c))) return [];
   return [...map, '-c:s', container === 'webm' ? 'webvtt' : 'mov_text'];
 }
 
+function sideArgs(kind: SideKind, container: Container, info: MediaInfo, input: number, convert: boolean): string[] {
+  return kind === 'audio' ? audioArgs(container, info.audioCodecs, input, convert) : subtitleArgs(container, info.subtitleCodecs, input, convert);
+}
+
+/**
+ * Whether the container takes the source's audio (or subtitles) as the assembly writes them: a tenth
+ * of a second of them muxed to nowhere. Undefined when there is nothing to write, or when `convert`
+ * would write them no differently.
+ */
+export function sideCheckArgs(kind: SideKind, container: Container, info: MediaInfo, absoluteInput: string, convert: boolean): string[] | undefined {
+  const args = sideArgs(kind, container, info, 0, convert);
+  if (args.length === 0 || (convert && args.join(' ') === sideArgs(kind, container, info, 0, false).join(' '))) return undefined;
+  return [...QUIET, ...INPUT_WHITELIST, '-i', fileArg(absoluteInput), ...args, '-t', '0.1', '-f', MUXER[container], '-y', '/dev/null'];
+}
+
 /** The subtitle streams that the chosen container cannot carry (bitmap subtitles outside Matroska). */
 export function droppedSubtitles(container: Container, info: MediaInfo): number {
-  return info.subtitleCodecs.length > 0 && subtitleArgs(container, info.subtitleCodecs).length === 0
+  return info.subtitleCodecs.length > 0 && subtitleArgs(container, info.subtitleCodecs, 1).length === 0
     ? info.subtitleCodecs.length
     : 0;
 }
@@ -360,8 +384,8 @@ export function assembleArgs(container: Container, video: { readonly encoding: E
     '-map', '0:v:0', '-c:v', 'copy', ...videoTagArgs(video.encoding.codec, container),
     // The container's colour tags, as the segments were encoded: NUT keeps none, and FFV1's stream has none of its own.
     ...colourTags(video.wide, video.encoding.lossless),
-    ...audioArgs(container, info.audioCodecs),
-    ...subtitleArgs(container, info.subtitleCodecs),
+    ...sideArgs('audio', container, info, 1, info.convert?.audio === true),
+    ...sideArgs('subtitles', container, info, 1, info.convert?.subtitles === true),
     '-map_metadata', '1', '-map_chapters', '1',
     // Audio primed before 0 (AAC's 1024 samples) keeps its place; shifting it would shift the video too.
     '-avoid_negative_ts', 'disabled',
