@@ -1,13 +1,28 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { invariantViolations, options, scratchDir, startRun } from '../helpers/app.js';
-import { makeClip, probeStreams, videoStream } from '../helpers/media.js';
+import { ffmpeg, makeClip, probeStreams, videoStream } from '../helpers/media.js';
 import { nearestModel } from '../helpers/models.js';
 
 const dir = scratchDir();
 const tempRoot = join(dir, 'tmp');
 const model = nearestModel(dir, 2);
+
+/** The clip with a file attached, as Matroska carries the fonts of its ASS subtitles. */
+function withAttachment(clip: string, name: string): string {
+  const file = join(dir, name);
+  writeFileSync(file, 'not really a font');
+  const attached = clip.replace(/\.mkv$/, '.attached.mkv');
+  execFileSync(ffmpeg.ffmpeg, ['-v', 'error', '-i', clip, '-map', '0', '-c', 'copy', '-attach', file, '-metadata:s:t', 'mimetype=application/x-truetype-font', '-y', attached]);
+  return attached;
+}
+
+function attachmentNames(file: string): string[] {
+  const out = execFileSync(ffmpeg.ffprobe, ['-v', 'error', '-select_streams', 't', '-show_entries', 'stream_tags=filename', '-of', 'csv=p=0', file], { encoding: 'utf8' });
+  return out.split('\n').filter(Boolean);
+}
 
 async function upscale(input: string, output: string, extra: Parameters<typeof options>[1] = {}) {
   const run = startRun([{ input, output }], options(tempRoot, { model, ...extra }));
@@ -33,11 +48,12 @@ describe('upscale pipeline (real ffmpeg, real onnxruntime)', () => {
     expect(streams.some((s) => s.codec_type === 'audio')).toBe(true);
   });
 
-  it('writes mkv with subtitles copied, and webm with opus audio', async () => {
-    const mkvIn = makeClip(dir, 'b.mkv', { audio: true, subtitles: true });
+  it('writes mkv with subtitles and attachments copied, and webm with opus audio', async () => {
+    const mkvIn = withAttachment(makeClip(dir, 'b.mkv', { audio: true, subtitles: true }), 'font.ttf');
     const mkvOut = join(dir, 'b.out.mkv');
     expect((await upscale(mkvIn, mkvOut)).status).toBe('done');
-    expect(probeStreams(mkvOut).map((s) => s.codec_type).sort()).toEqual(['audio', 'subtitle', 'video']);
+    expect(probeStreams(mkvOut).map((s) => s.codec_type).sort()).toEqual(['attachment', 'audio', 'subtitle', 'video']);
+    expect(attachmentNames(mkvOut)).toEqual(['font.ttf']);
 
     const webmOut = join(dir, 'b.out.webm');
     expect((await upscale(mkvIn, webmOut)).status).toBe('done');

@@ -33,6 +33,6 @@ describe("the trial mux of a source's sound and subtitles, and the assembly it d
     expect([after(args(), '-c:a'), after(args(), '-c:s')]).toEqual([['copy'], ['copy']]);
     expect([after(args({ subtitles: true }), '-c:a'), after(args({ subtitles: true }), '-c:s')]).toEqual([['copy'], ['srt']]);
     expect(after(args({ audio: true }), '-c:a')).toEqual(['aac']);
-    expect(after(args(), '-map')).toEqual(['0:v:0', '1:a', '1:s']);
+    expect(after(args(), '-map')).toEqual(['0:v:0', '1:a', '1:s', '1:t?']);
   });
 });

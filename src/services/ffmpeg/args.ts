@@ -370,7 +370,8 @@ export function droppedSubtitles(container: Container, info: MediaInfo): number 
 
 /**
  * Assembling: the segments joined (concat demuxer, exact durations) by stream copy, with the input's
- * audio and subtitles (copied, or converted where the container needs it), metadata and chapters;
+ * audio and subtitles (copied, or converted where the container needs it), Matroska's attachments,
+ * metadata and chapters;
  * progress (`frame=N`) on fd 3. No video is encoded here.
  */
 export function assembleArgs(container: Container, video: { readonly encoding: Encoding; readonly wide?: WideColour }, info: MediaInfo, absoluteList: string, absoluteInput: string, absoluteOutput: string): string[] {
@@ -386,6 +387,8 @@ export function assembleArgs(container: Container, video: { readonly encoding: E
     ...colourTags(video.wide, video.encoding.lossless),
     ...sideArgs('audio', container, info, 1, info.convert?.audio === true),
     ...sideArgs('subtitles', container, info, 1, info.convert?.subtitles === true),
+    // Matroska's attachments (the fonts its ASS subtitles are drawn with), where the output is Matroska.
+    ...(container === 'mkv' ? ['-map', '1:t?', '-c:t', 'copy'] : []),
     '-map_metadata', '1', '-map_chapters', '1',
     // Audio primed before 0 (AAC's 1024 samples) keeps its place; shifting it would shift the video too.
     '-avoid_negative_ts', 'disabled',
