@@ -20,9 +20,9 @@ const FIELD_ORDERS: Readonly<Record<string, string>> = { tt: 'top first', bb: 'b
  * the grid are put on it as they are decoded (services/ffmpeg/constant-rate.ts), with a notice.
  */
 async function constantRate(scope: WorkScope, input: string, media: MediaInfo): Promise<MediaInfo> {
-  if (!mayVaryInRate(media) || !media.averageRate) return media;
+  if (!mayVaryInRate(media)) return media;
   const times = await readFrameTimes(scope, input, media.frameCount);
-  const rate = gridRate(media.frameRate, media.averageRate);
+  const rate = media.averageRate ? gridRate(media.frameRate, media.averageRate) : media.frameRate;
   const frames = times && gridFrames(times.times, rate);
   if (frames === undefined) return media;
   const gridded = onGrid(media, rate, frames);

@@ -5,11 +5,20 @@ const r = (num: number, den = 1) => ({ num, den });
 
 describe('putting a variable-rate source on a constant grid', () => {
   it('reads frame times only where the nominal and average rates differ by more than rounding', () => {
-    expect(mayVaryInRate({ frameRate: r(30), averageRate: r(30) })).toBe(false);
-    expect(mayVaryInRate({ frameRate: r(30000, 1001), averageRate: r(2997, 100) })).toBe(false);
-    expect(mayVaryInRate({ frameRate: r(30), averageRate: r(1798, 60) })).toBe(true);
-    expect(mayVaryInRate({ frameRate: r(30), averageRate: r(25) })).toBe(true);
-    expect(mayVaryInRate({ frameRate: r(30) })).toBe(false);
+    const full = { frameCount: 300, durationSec: 10 };
+    expect(mayVaryInRate({ frameRate: r(30), averageRate: r(30), ...full })).toBe(false);
+    expect(mayVaryInRate({ frameRate: r(30000, 1001), averageRate: r(2997, 100), frameCount: 300, durationSec: 10.01 })).toBe(false);
+    expect(mayVaryInRate({ frameRate: r(30), averageRate: r(1798, 60), ...full })).toBe(true);
+    expect(mayVaryInRate({ frameRate: r(30), averageRate: r(25), ...full })).toBe(true);
+    expect(mayVaryInRate({ frameRate: r(30), ...full })).toBe(false);
+  });
+
+  it('and where the duration holds more than a second of slots beyond the frames: frames lost, the rates unchanged', () => {
+    // 10 s at 24 fps with 73 frames lost in a damaged stretch: both rates still read 24.
+    expect(mayVaryInRate({ frameRate: r(24), averageRate: r(24), frameCount: 167, durationSec: 10 })).toBe(true);
+    expect(mayVaryInRate({ frameRate: r(24), frameCount: 167, durationSec: 10 })).toBe(true);
+    // Sound half a second longer than the picture: no reading.
+    expect(mayVaryInRate({ frameRate: r(24), averageRate: r(24), frameCount: 240, durationSec: 10.5 })).toBe(false);
   });
 
   it('takes the nominal rate, unless it is a container\'s tick rate far above the average', () => {

@@ -1,15 +1,25 @@
 import type { MediaInfo, Rate } from '../../domain.js';
 import { formatRate } from '../rational.js';
 
+/** More than rounding apart: 0.1 %. */
+function ratesDiffer(a: Rate, b: Rate): boolean {
+  return Math.abs((a.num * b.den) / (a.den * b.num) - 1) > 0.001;
+}
+
 /**
  * Whether the source may not be on one constant grid, so its frame times are worth reading: its
- * nominal and average rates differ by more than 0.1 %. Constant-rate files agree to within their
- * rounding; a phone's 30 fps recording with a few dropped frames reads 30 against 29.9.
+ * nominal and average rates differ by more than 0.1 % (constant-rate files agree to within their
+ * rounding; a phone's 30 fps recording with a few dropped frames reads 30 against 29.9), or its
+ * duration holds more than a second's slots beyond its frames: frames lost from a constant-rate
+ * stream (a broadcast capture's dropout, a damaged file) leave both rates as they were, and every
+ * frame after the loss would play early, away from its sound. A sound track longer than the picture
+ * only costs the reading.
  */
-export function mayVaryInRate(media: Pick<MediaInfo, 'frameRate' | 'averageRate'>): boolean {
+export function mayVaryInRate(media: Pick<MediaInfo, 'frameRate' | 'averageRate' | 'frameCount' | 'durationSec'>): boolean {
   const { frameRate: nominal, averageRate: average } = media;
-  if (!average) return false;
-  return Math.abs((nominal.num * average.den) / (nominal.den * average.num) - 1) > 0.001;
+  if (average && ratesDiffer(nominal, average)) return true;
+  const slots = (media.durationSec * nominal.num) / nominal.den;
+  return slots - media.frameCount > nominal.num / nominal.den;
 }
 
 /**
@@ -48,6 +58,9 @@ export function onGrid(media: MediaInfo, rate: Rate, frames: number): MediaInfo 
 
 export function gridNotice(media: MediaInfo): string {
   const source = media.variableRate?.sourceFrames ?? media.frameCount;
+  if (source < media.frameCount && (!media.averageRate || !ratesDiffer(media.averageRate, media.frameRate))) {
+    return `${media.frameCount - source} frames missing from a constant ${formatRate(media.frameRate)} fps stream (a dropout or damage): the frame before each gap is repeated over it, ${media.frameCount} frames, so the picture keeps the source's timing and its sync with the audio`;
+  }
   const average = media.averageRate ? `${formatRate(media.averageRate)} fps on average` : 'a variable rate';
   return `variable frame rate (${source} frames, ${average}): put on a constant ${formatRate(media.frameRate)} fps, ${media.frameCount} frames (repeated over gaps, dropped where two share a slot), so the picture keeps the source's timing and its sync with the audio`;
 }
