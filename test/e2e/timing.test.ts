@@ -35,19 +35,24 @@ function durations(file: string): { video: number; audio: number; frames: number
   return { video: video.length, audio: span('a:0').length, frames: video.packets };
 }
 
+/** `upframe run --lossless --json` of `input` into `name`: its output's streams and its notices. */
+async function losslessRun(input: string, name: string) {
+  const output = join(dir, name);
+  const result = await cli(['run', input, '-o', output, '--model', model, '--lossless', '--temp-dir', tempRoot, '--json']).result;
+  expect(result.code, result.stderr).toBe(0);
+  const notices = jsonEvents(result.stdout).filter((e) => e.type === 'notice').map((e) => String(e.message));
+  return { output, made: durations(output), notices };
+}
+
 /** What a constant-rate run would be given: the source put on 30 fps by ffmpeg itself. */
 const reference = () => doubledReference(dir, vfr, 'fps=fps=30');
 
 describe('a variable-rate source keeps its timing', () => {
   it('is put on 30 fps with a notice: the picture as long as the sound, each slot the source frame of that moment', async () => {
     expect(durations(vfr)).toMatchObject({ frames: 100 });
-    const output = join(dir, 'out.mkv');
-    const result = await cli(['run', vfr, '-o', output, '--model', model, '--lossless', '--temp-dir', tempRoot, '--json']).result;
-    expect(result.code).toBe(0);
-    const made = durations(output);
+    const { output, made, notices } = await losslessRun(vfr, 'out.mkv');
     expect(made.frames).toBe(120);
     expect(Math.abs(made.video - made.audio)).toBeLessThan(0.05);
-    const notices = jsonEvents(result.stdout).filter((e) => e.type === 'notice').map((e) => String(e.message));
     expect(notices).toContain("variable frame rate (100 frames, 25 fps on average): put on a constant 30 fps, 120 frames (repeated over gaps, dropped where two share a slot), so the picture keeps the source's timing and its sync with the audio");
     const frames = frameMd5s(output);
     expect(frames).toEqual(reference().slice(0, 120));
@@ -74,13 +79,9 @@ describe('a variable-rate source keeps its timing', () => {
     const rates = execFileSync(ffmpeg.ffprobe, ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=r_frame_rate,avg_frame_rate', '-of', 'csv=p=0', lost], { encoding: 'utf8' });
     expect(rates.trim()).toBe('24/1,24/1');
     expect(durations(lost).frames).toBe(167);
-    const output = join(dir, 'dropout-out.mkv');
-    const result = await cli(['run', lost, '-o', output, '--model', model, '--lossless', '--temp-dir', tempRoot, '--json']).result;
-    expect(result.code, result.stderr).toBe(0);
-    const made = durations(output);
+    const { output, made, notices } = await losslessRun(lost, 'dropout-out.mkv');
     expect(made.frames).toBe(240);
     expect(Math.abs(made.video - made.audio)).toBeLessThan(0.05);
-    const notices = jsonEvents(result.stdout).filter((e) => e.type === 'notice').map((e) => String(e.message));
     expect(notices).toContain("73 frames missing from a constant 24 fps stream (a dropout or damage): the frame before each gap is repeated over it, 240 frames, so the picture keeps the source's timing and its sync with the audio");
     // Each slot the source frame of that moment, the last before the gap held over it: as ffmpeg's own fps filter puts it.
     const frames = frameMd5s(output);
