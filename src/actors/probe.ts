@@ -22,7 +22,7 @@ const FIELD_ORDERS: Readonly<Record<string, string>> = { tt: 'top first', bb: 'b
 async function constantRate(scope: WorkScope, input: string, media: MediaInfo): Promise<MediaInfo> {
   if (!mayVaryInRate(media)) return media;
   const times = await readFrameTimes(scope, input, media.frameCount);
-  const rate = media.averageRate ? gridRate(media.frameRate, media.averageRate) : media.frameRate;
+  const rate = gridRate(media.frameRate, media.averageRate);
   const frames = times && gridFrames(times.times, rate);
   if (frames === undefined) return media;
   const gridded = onGrid(media, rate, frames);

@@ -24,6 +24,7 @@ describe('putting a variable-rate source on a constant grid', () => {
   it('takes the nominal rate, unless it is a container\'s tick rate far above the average', () => {
     expect(gridRate(r(30), r(25))).toEqual(r(30));
     expect(gridRate(r(1000), r(2997, 100))).toEqual(r(2997, 100));
+    expect(gridRate(r(24), undefined)).toEqual(r(24));
   });
 
   it('counts slots from the first frame\'s to the last\'s; frames already one to a slot need nothing', () => {

@@ -25,10 +25,10 @@ export function mayVaryInRate(media: Pick<MediaInfo, 'frameRate' | 'averageRate'
 /**
  * The grid a variable-rate source is put on: its nominal rate (ffprobe `r_frame_rate`, the rate of
  * its regular stretches), unless that is more than twice the average: a container's tick rate, as
- * some Matroska files give, is no frame rate; the average is then.
+ * some Matroska files give, is no frame rate; the average is then. With no average, the nominal.
  */
-export function gridRate(nominal: Rate, average: Rate): Rate {
-  return nominal.num * average.den > 2 * average.num * nominal.den ? average : nominal;
+export function gridRate(nominal: Rate, average: Rate | undefined): Rate {
+  return average && nominal.num * average.den > 2 * average.num * nominal.den ? average : nominal;
 }
 
 /**
