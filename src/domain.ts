@@ -203,6 +203,11 @@ export interface MediaInfo {
   readonly audioCodecs: readonly string[];
   readonly subtitleCodecs: readonly string[];
   /**
+   * The processed video stream's index in the file (ffmpeg's `0:N`): where a file has several, the
+   * largest picture (services/ffmpeg/probe.ts). Unset: the file's first video stream.
+   */
+  readonly videoStream?: number;
+  /**
    * The kinds of stream the output's container refused as the assembly would copy them (checked while
    * probing, before any frame is made): the assembly converts them (audio to AAC or Opus, Matroska's
    * text subtitles to SubRip).

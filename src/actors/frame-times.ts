@@ -1,3 +1,4 @@
+import type { MediaInfo } from '../domain.js';
 import { frameTimesArgs, parseFrameTimes, type FrameTimes } from '../services/ffmpeg/probe.js';
 import { ffprobeOutput } from './ffprobe.js';
 import type { WorkScope } from './work.js';
@@ -8,7 +9,7 @@ import type { WorkScope } from './work.js';
  * film from its start, which over a long film's hundreds of segments would decode it hundreds of
  * times. Undefined when the times are not trustworthy (see parseFrameTimes): decoders then start at 0.
  */
-export async function readFrameTimes(scope: WorkScope, input: string, frames: number): Promise<FrameTimes | undefined> {
-  const csv = await ffprobeOutput(scope, frameTimesArgs(input), 'reading frame times failed for', input);
-  return csv === undefined ? undefined : parseFrameTimes(csv, frames);
+export async function readFrameTimes(scope: WorkScope, input: string, media: Pick<MediaInfo, 'frameCount' | 'videoStream'>): Promise<FrameTimes | undefined> {
+  const csv = await ffprobeOutput(scope, frameTimesArgs(input, media), 'reading frame times failed for', input);
+  return csv === undefined ? undefined : parseFrameTimes(csv, media.frameCount);
 }

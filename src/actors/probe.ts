@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import type { MediaInfo, ProbeResult, ProbeWork } from '../domain.js';
 import { gridFrames, gridNotice, gridRate, mayVaryInRate, onGrid } from '../services/ffmpeg/constant-rate.js';
 import { ffmpegBinaries } from '../services/ffmpeg/resolve.js';
-import { firstFrameSideDataArgs, parseFirstFrameHdr10, parseProbe, probeArgs } from '../services/ffmpeg/probe.js';
+import { firstFrameSideDataArgs, parseFirstFrameHdr10, parseProbe, probeArgs, videoChoiceNotice } from '../services/ffmpeg/probe.js';
 import { planJob } from '../services/plan.js';
 import { checkPaths } from '../services/preflight.js';
 import { collectText } from '../services/streams.js';
@@ -21,7 +21,7 @@ const FIELD_ORDERS: Readonly<Record<string, string>> = { tt: 'top first', bb: 'b
  */
 async function constantRate(scope: WorkScope, input: string, media: MediaInfo): Promise<MediaInfo> {
   if (!mayVaryInRate(media)) return media;
-  const times = await readFrameTimes(scope, input, media.frameCount);
+  const times = await readFrameTimes(scope, input, media);
   const rate = gridRate(media.frameRate, media.averageRate);
   const frames = times && gridFrames(times.times, rate);
   if (frames === undefined) return media;
@@ -36,7 +36,7 @@ async function constantRate(scope: WorkScope, input: string, media: MediaInfo): 
  */
 async function hdr10(scope: WorkScope, input: string, media: MediaInfo): Promise<MediaInfo> {
   if (media.colour?.transfer !== 'smpte2084' || media.colour.hdr10) return media;
-  const json = await ffprobeOutput(scope, firstFrameSideDataArgs(input), 'reading the HDR metadata failed for', input);
+  const json = await ffprobeOutput(scope, firstFrameSideDataArgs(input, media), 'reading the HDR metadata failed for', input);
   const found = json === undefined ? undefined : parseFirstFrameHdr10(json);
   return found ? { ...media, colour: { ...media.colour, hdr10: found } } : media;
 }
@@ -49,7 +49,10 @@ export const probeWork = defineWork<ProbeWork, ProbeResult>('probe', async (work
   const ffprobe = scope.spawn({ command: ffmpegBinaries().ffprobe, args: probeArgs(input), role: 'ffprobe' });
   const [stdout, ending] = await Promise.all([collectText(ffprobe.child.stdout), endingOf(ffprobe)]);
   if (ending.exit.code !== 0) throw toolFailure('not a readable video', 'ffprobe', ending, { kind: 'input', file: input });
-  const read = await hdr10(scope, input, await constantRate(scope, input, parseProbe(stdout, input)));
+  const parsed = parseProbe(stdout, input);
+  const choice = videoChoiceNotice(stdout);
+  if (choice) scope.notice(choice);
+  const read = await hdr10(scope, input, await constantRate(scope, input, parsed));
   // A preview writes one picture: no sound, no subtitles.
   const media = work.options.preview ? read : await checkSideStreams(scope, input, resolve(work.output), read);
   if (media.interlaced) scope.notice(`interlaced source (fields ${FIELD_ORDERS[media.interlaced.fieldOrder] ?? media.interlaced.fieldOrder}): deinterlaced as it is decoded (bwdif, one frame per frame), written progressive`);

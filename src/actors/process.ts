@@ -355,7 +355,7 @@ export const processWork = defineWork<ProcessWork, ProcessResult>('process', asy
   const decodeRuns = planDecodeRuns(todo, segments);
   // A variable-rate source's decoders never seek: the grid's slots are counted from its first frame.
   const seeks = !plan.media.variableRate && decodeRuns.some((run) => segments[run[0]].decodeStart > 0);
-  const times = seeks ? await readFrameTimes(scope, resolve(work.input), plan.media.frameCount) : undefined;
+  const times = seeks ? await readFrameTimes(scope, resolve(work.input), plan.media) : undefined;
   const stored = new Set(segments.map((_, index) => index).filter((index) => kept[index]));
   const needed: SpaceNeeded = () => {
     // Stored segments tell best; before the first is stored, the one being written.

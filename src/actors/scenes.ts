@@ -16,7 +16,7 @@ export const scenesWork = defineWork<ScenesWork, ScenesResult>('scenes', async (
   const total = work.media.frameCount;
   const ffmpeg = scope.spawn({
     command: ffmpegBinaries().ffmpeg,
-    args: sceneDetectArgs(input, work.options.sceneThreshold ?? DEFAULT_SCENE_THRESHOLD, gridOf(work.media)),
+    args: sceneDetectArgs(input, work.options.sceneThreshold ?? DEFAULT_SCENE_THRESHOLD, gridOf(work.media), work.media.videoStream),
     role: 'scenes',
     stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
   });

@@ -145,7 +145,7 @@ export function startDecoder(
   pipes.holdReadSide(fifo);
   const decode = scope.spawn({
     command: ffmpegBinaries().ffmpeg,
-    args: viaFifo(decodeArgs(resolve(work.input), { range: whole && !grid ? undefined : frames, side, seek, grid, deinterlace: Boolean(media.interlaced) }), 'pipe:1', ['-y', fileArg(fifo)]),
+    args: viaFifo(decodeArgs(resolve(work.input), { range: whole && !grid ? undefined : frames, side, seek, grid, deinterlace: Boolean(media.interlaced), videoStream: media.videoStream }), 'pipe:1', ['-y', fileArg(fifo)]),
     role: 'decode',
     stdio: ['ignore', 'ignore', 'pipe'],
   });

@@ -1,5 +1,6 @@
 import type { Rate } from '../domain.js';
 import { fileArg, gridFilter } from './ffmpeg/args.js';
+import { videoSpecifier } from './ffmpeg/probe.js';
 
 /** A scene: frames [start, end) of the source. */
 export interface Scene {
@@ -14,11 +15,11 @@ export const DEFAULT_MIN_SCENE = 1;
  * Cuts print on stdout (`metadata=print:file=-`), progress (`frame=N`) on fd 3.
  */
 /** With `grid`, a variable-rate source put on that rate first, as its decoders do, so cuts count the grid's frames. */
-export function sceneDetectArgs(absoluteInput: string, threshold: number, grid?: Rate): string[] {
+export function sceneDetectArgs(absoluteInput: string, threshold: number, grid?: Rate, videoStream?: number): string[] {
   return [
     '-nostdin', '-hide_banner', '-loglevel', 'error',
     '-protocol_whitelist', 'file,pipe', '-i', fileArg(absoluteInput),
-    '-map', '0:v:0', '-an', '-sn', '-dn',
+    '-map', `0:${videoSpecifier({ videoStream })}`, '-an', '-sn', '-dn',
     '-vf', `${grid ? `${gridFilter(grid)},` : ''}setpts=N,select='gt(scene,${threshold})',metadata=print:file=-`,
     '-progress', 'pipe:3', '-nostats',
     '-f', 'null', '-',

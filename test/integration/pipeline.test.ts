@@ -3,7 +3,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { invariantViolations, options, scratchDir, startRun } from '../helpers/app.js';
-import { ffmpeg, makeClip, probeStreams, videoStream } from '../helpers/media.js';
+import { doubledReference, ffmpeg, frameMd5s, makeClip, probeStreams, videoStream } from '../helpers/media.js';
 import { nearestModel } from '../helpers/models.js';
 
 const dir = scratchDir();
@@ -85,6 +85,19 @@ describe('upscale pipeline (real ffmpeg, real onnxruntime)', () => {
     const same = await upscale(flac, kept);
     expect(same.notices).not.toContainEqual(expect.stringMatching(/does not take/));
     expect(probeStreams(kept).map((s) => `${s.codec_type} ${s.codec_name}`)).toEqual(['video h264', 'audio flac', 'subtitle subrip']);
+  });
+
+  it('processes the film, not a still picture stored as a track ahead of it, segments seeking in the film', async () => {
+    const film = makeClip(dir, 'film.mkv', { size: '64x48', seconds: 1, audio: true });
+    const ahead = join(dir, 'still-ahead.mkv');
+    execFileSync(ffmpeg.ffmpeg, ['-v', 'error', '-f', 'lavfi', '-i', 'color=c=red:s=32x32:d=0.04', '-i', film, '-map', '0:v', '-map', '1', '-c:v:0', 'mjpeg', '-c:v:1', 'copy', '-c:a', 'copy', '-y', ahead]);
+    expect(probeStreams(ahead).map((s) => `${s.codec_type} ${s.codec_name}`)).toEqual(['video mjpeg', 'video h264', 'audio aac']);
+    const output = join(dir, 'still-ahead.out.mkv');
+    const item = await upscale(ahead, output, { chunk: 8, lossless: true });
+    expect(item.status).toBe('done');
+    expect(item.notices).toContain('2 video streams: stream 1 (64×48 h264), the largest, is processed; stream 0 (32×32 mjpeg) is left out of the output');
+    expect(frameMd5s(output)).toEqual(doubledReference(dir, film, 'null'));
+    expect(probeStreams(output).map((s) => s.codec_type)).toEqual(['video', 'audio']);
   });
 
   it('applies rotation metadata and handles odd sizes', async () => {

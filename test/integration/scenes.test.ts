@@ -42,6 +42,16 @@ describe('scene detection', () => {
     expect(Number(videoStream(output).nb_read_frames)).toBe(72);
   });
 
+  it('looks for cuts in the film, where a still picture is stored as a track ahead of it', async () => {
+    const ahead = join(dir, 'joined-still-ahead.mkv');
+    execFileSync(ffmpeg.ffmpeg, ['-v', 'error', '-f', 'lavfi', '-i', 'color=c=red:s=32x32:d=0.04', '-i', joined, '-map', '0:v', '-map', '1:v', '-c:v:0', 'mjpeg', '-c:v:1', 'copy', '-y', ahead]);
+    const output = join(dir, 'scenes-still-ahead.mp4');
+    const result = await cli(['run', ahead, '-o', output, '--model', nearest, '--scenes', '--json', '--temp-dir', tempRoot]).result;
+    expect(result.code).toBe(0);
+    expect(jsonEvents(result.stdout).filter((e) => e.type === 'scene').map((e) => Number(e.end))).toEqual([expect.any(Number), expect.any(Number), 72]);
+    expect(Number(videoStream(output).nb_read_frames)).toBe(72);
+  });
+
   it('cancel during scene detection returns to idle with every invariant', async () => {
     const output = join(dir, 'scenes-cancel.mp4');
     const run = startRun([{ input: joined, output }], options(tempRoot, { model: nearest, scenes: true }));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseProbe } from '../../src/services/ffmpeg/probe.js';
+import { parseProbe, videoChoiceNotice } from '../../src/services/ffmpeg/probe.js';
 
 /** ffprobe's JSON for one video stream, as `probeArgs` asks for it. */
 function probed(stream: Record<string, unknown>): string {
@@ -29,5 +29,20 @@ describe('what the probe reads of a video stream', () => {
     expect(parseProbe(withStarts('1.480000', '1.400000'), 'in.ts').pictureDelay).toBeCloseTo(0.08, 6);
     expect(parseProbe(withStarts('1.400000', '1.400000'), 'in.ts').pictureDelay).toBeUndefined();
     expect(parseProbe(withStarts('0.000000', '-0.021333'), 'in.mp4').pictureDelay).toBeCloseTo(0.021333, 6);
+  });
+
+  it('of several video streams, the largest picture; a cover picture never, wherever it is stored', () => {
+    const file = (...streams: Record<string, unknown>[]) =>
+      JSON.stringify({ streams: streams.map((s, index) => ({ index, codec_type: 'video', r_frame_rate: '24/1', nb_read_packets: '24', ...s })), format: { format_name: 'matroska,webm' } });
+    const still = { codec_name: 'mjpeg', width: 600, height: 600, nb_read_packets: '1' };
+    const film = { codec_name: 'h264', width: 1920, height: 1080 };
+    const cover = { codec_name: 'png', width: 3000, height: 3000, disposition: { attached_pic: 1 } };
+    expect(parseProbe(file(still, film), 'in.mkv')).toMatchObject({ videoStream: 1, width: 1920, frameCount: 24 });
+    expect(videoChoiceNotice(file(still, film))).toBe('2 video streams: stream 1 (1920×1080 h264), the largest, is processed; stream 0 (600×600 mjpeg) is left out of the output');
+    expect(parseProbe(file(cover, film), 'in.mkv')).toMatchObject({ videoStream: 1, width: 1920 });
+    expect(videoChoiceNotice(file(cover, film))).toBeUndefined();
+    // Equals: the first, as ffmpeg's own choice.
+    expect(parseProbe(file({ ...film, codec_name: 'hevc' }, film, still), 'in.mkv')).toMatchObject({ videoStream: 0, width: 1920 });
+    expect(videoChoiceNotice(file(film, film, still))).toMatch(/^3 video streams: stream 0 .* stream 1 \(1920×1080 h264\), stream 2 \(600×600 mjpeg\) are left out/);
   });
 });

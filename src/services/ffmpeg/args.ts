@@ -4,6 +4,7 @@ import type { JobOptions, MediaInfo, Rate } from '../../domain.js';
 import { resolvedDevice } from '../gpu.js';
 import { availableEncoders, encoderArgs, isVaapi, pixelFormats, resolveEncoding, VAAPI_DEVICE, videoTagArgs, type Encoding } from './encoders.js';
 import { colourTags, hdr10Params, wideColour, yuvFormat, type WideColour } from './colour.js';
+import { videoSpecifier } from './probe.js';
 
 export type Container = 'mp4' | 'mkv' | 'mov' | 'webm';
 
@@ -60,10 +61,13 @@ export interface DecodeOptions {
   readonly grid?: Rate;
   /** An interlaced source's frames, each made whole from its two fields and its neighbours' (bwdif, motion-adaptive, one frame per frame) before anything else. */
   readonly deinterlace?: boolean;
+  /** The source's processed video stream (MediaInfo `videoStream`); unset: its first. */
+  readonly videoStream?: number;
 }
 
-/** Decodes the first video stream to rgb24 frames on stdout, rotation applied, one frame per input frame. */
-export function decodeArgs(absoluteInput: string, { range, side, seek, grid, deinterlace = false }: DecodeOptions = {}): string[] {
+/** Decodes the source's video stream to rgb24 frames on stdout, rotation applied, one frame per input frame. */
+export function decodeArgs(absoluteInput: string, { range, side, seek, grid, deinterlace = false, videoStream }: DecodeOptions = {}): string[] {
+  const video = `0:${videoSpecifier({ videoStream })}`;
   const trim = [
     deinterlace && DEINTERLACE,
     grid && gridFilter(grid),
@@ -73,12 +77,12 @@ export function decodeArgs(absoluteInput: string, { range, side, seek, grid, dei
   // `-ss` before `-i`: a seek in the input, frames before that point decoded and dropped (accurate seek).
   const from = seek === undefined ? [] : ['-ss', seek.toFixed(6)];
   if (side && side.length > 0) {
-    return [...QUIET, ...INPUT_WHITELIST, ...from, '-i', fileArg(absoluteInput), ...withSideImages('[0:v:0]', trim, frames, side, ['-an', '-sn', '-dn'])];
+    return [...QUIET, ...INPUT_WHITELIST, ...from, '-i', fileArg(absoluteInput), ...withSideImages(`[${video}]`, trim, frames, side, ['-an', '-sn', '-dn'])];
   }
   return [
     ...QUIET, ...INPUT_WHITELIST, ...from,
     '-i', fileArg(absoluteInput),
-    '-map', '0:v:0', '-an', '-sn', '-dn',
+    '-map', video, '-an', '-sn', '-dn',
     ...(trim ? ['-vf', trim] : []),
     ...frames,
   ];

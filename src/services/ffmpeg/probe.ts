@@ -3,6 +3,7 @@ import { parseHdr10 } from './colour.js';
 import { UserError } from '../errors.js';
 
 interface ProbeStream {
+  index?: number;
   codec_type?: string;
   codec_name?: string;
   width?: number;
@@ -39,12 +40,17 @@ export function probeArgs(absoluteInput: string): string[] {
   ];
 }
 
+/** ffmpeg's specifier of the source's processed video stream: its index, or the first video stream where none was chosen. */
+export function videoSpecifier(media: Pick<MediaInfo, 'videoStream'>): string {
+  return media.videoStream === undefined ? 'v:0' : String(media.videoStream);
+}
+
 /** The first video frame's side data, where HDR10 metadata rides in the stream (HEVC SEI) rather than the container. */
-export function firstFrameSideDataArgs(absoluteInput: string): string[] {
+export function firstFrameSideDataArgs(absoluteInput: string, media: Pick<MediaInfo, 'videoStream'>): string[] {
   return [
     '-v', 'error', '-hide_banner',
     '-protocol_whitelist', 'file,pipe',
-    '-select_streams', 'v:0', '-read_intervals', '%+#1', '-show_frames', '-show_entries', 'frame=side_data_list', '-of', 'json',
+    '-select_streams', videoSpecifier(media), '-read_intervals', '%+#1', '-show_frames', '-show_entries', 'frame=side_data_list', '-of', 'json',
     '-i', `file:${absoluteInput}`,
   ];
 }
@@ -105,6 +111,37 @@ function colourOf(stream: ProbeStream): Colour {
   return Object.fromEntries(Object.entries(entries).filter(([, value]) => value !== undefined));
 }
 
+/** The file's pictures that are moving video: not a cover picture (`attached_pic`). */
+function videoStreams(streams: readonly ProbeStream[]): ProbeStream[] {
+  return streams.filter((s) => s.codec_type === 'video' && !s.disposition?.attached_pic);
+}
+
+/**
+ * The video stream a job processes where a file has several (a second camera's track, a cover
+ * picture stored as a track ahead of the film): the largest picture, the first of equals, as
+ * ffmpeg's own default choice is.
+ */
+function mainVideo(streams: readonly ProbeStream[]): ProbeStream | undefined {
+  const area = (s: ProbeStream) => (s.width ?? 0) * (s.height ?? 0);
+  return videoStreams(streams).reduce<ProbeStream | undefined>((best, s) => (best === undefined || area(s) > area(best) ? s : best), undefined);
+}
+
+/** What a job with several video streams is told: which one it processes; undefined for one. */
+export function videoChoiceNotice(json: string): string | undefined {
+  let streams: ProbeStream[];
+  try {
+    streams = (JSON.parse(json) as ProbeJson).streams ?? [];
+  } catch {
+    return undefined;
+  }
+  const all = videoStreams(streams);
+  const main = mainVideo(streams);
+  if (all.length < 2 || !main) return undefined;
+  const describe = (s: ProbeStream) => `stream ${s.index} (${s.width}×${s.height} ${s.codec_name ?? 'unknown'})`;
+  const others = all.filter((s) => s !== main).map(describe);
+  return `${all.length} video streams: ${describe(main)}, the largest, is processed; ${others.join(', ')} ${others.length === 1 ? 'is' : 'are'} left out of the output`;
+}
+
 export function parseProbe(json: string, file: string): MediaInfo {
   let parsed: ProbeJson;
   try {
@@ -113,7 +150,7 @@ export function parseProbe(json: string, file: string): MediaInfo {
     throw new UserError('ffprobe returned unreadable output for', { file, cause });
   }
   const streams = parsed.streams ?? [];
-  const video = streams.find((s) => s.codec_type === 'video' && !s.disposition?.attached_pic);
+  const video = mainVideo(streams);
   if (!video || !video.width || !video.height) {
     throw new UserError('no video stream in', { file, tryMessage: 'give a video file' });
   }
@@ -130,6 +167,7 @@ export function parseProbe(json: string, file: string): MediaInfo {
   const rotation = rotationOf(video);
   const swap = rotation === 90 || rotation === 270;
   return {
+    ...(video.index !== undefined ? { videoStream: video.index } : {}),
     width: swap ? video.height : video.width,
     height: swap ? video.width : video.height,
     rotation,
@@ -149,14 +187,14 @@ export function parseProbe(json: string, file: string): MediaInfo {
 }
 
 /**
- * The first video stream's packet times (demuxed, not decoded) and the file's start time, as CSV
+ * The processed video stream's packet times (demuxed, not decoded) and the file's start time, as CSV
  * lines `packet,<pts_time>` then `format,<start_time>`: where each frame is, for a segment's seek.
  */
-export function frameTimesArgs(absoluteInput: string): string[] {
+export function frameTimesArgs(absoluteInput: string, media: Pick<MediaInfo, 'videoStream'>): string[] {
   return [
     '-v', 'error', '-hide_banner',
     '-protocol_whitelist', 'file,pipe',
-    '-select_streams', 'v:0', '-show_entries', 'packet=pts_time:format=start_time', '-of', 'csv',
+    '-select_streams', videoSpecifier(media), '-show_entries', 'packet=pts_time:format=start_time', '-of', 'csv',
     '-i', `file:${absoluteInput}`,
   ];
 }
