@@ -12,9 +12,12 @@ function convertedTo(kind: SideKind, container: Container): string {
   return container === 'webm' ? 'Opus 160 kb/s' : 'AAC 192 kb/s';
 }
 
-/** The muxer's own line where it gave one (`[mp4 @ 0x…] flac in MP4 support is experimental…`), else ffmpeg's last. */
+/**
+ * The muxer's or encoder's own line where one gave it (`[mp4 @ 0x…] flac in MP4 support is
+ * experimental…`, `[libopus @ 0x…] Opus mapping family undefined for 16 channels.`), else ffmpeg's last.
+ */
 function refusalReason(stderr: string): string {
-  const muxerLine = stderr.split('\n').find((line) => /^\[(mp4|mov|matroska|webm) @ 0x[0-9a-f]+\] /.test(line));
+  const muxerLine = stderr.split('\n').find((line) => /^\[[\w-]+ @ 0x[0-9a-f]+\] /.test(line));
   const line = muxerLine ? muxerLine.replace(/^\[[^\]]+\] /, '') : lastLine(stderr);
   // ffmpeg's own advice names its flags, not upframe's.
   return line.replace(/,? add '-strict -2' if you want to use it\.?$/, '').trim().replace(/\.$/, '');

@@ -142,3 +142,27 @@ describe('a crashed tool is a run-time failure, never bad input', () => {
     expectNothingLeft(run, output);
   });
 });
+
+describe('a tool that hangs is cancelled like any other', () => {
+  it('SIGINT while the probe\'s trial mux of the sound hangs (a stalled drive): exit 130, nothing left', async () => {
+    const { ffmpegBinaries } = await import('../../src/services/ffmpeg/resolve.js');
+    // The real ffmpeg, except that the trial mux (`-t 0.1 … /dev/null`) stops itself before it starts, as one stuck in a read would wait.
+    const hanging = join(dir, 'ffmpeg-that-hangs-on-the-trial-mux');
+    writeFileSync(hanging, `#!/bin/sh\ncase "$*" in *'-t 0.1 '*/dev/null*) kill -STOP $$ ;; esac\nexec '${ffmpegBinaries().ffmpeg}' "$@"\n`, { mode: 0o755 });
+    const output = join(dir, `trial-${++n}.mp4`);
+    const run = cli(['run', clip, '-o', output, '--model', fast, '--temp-dir', tempRoot], { UPFRAME_FFMPEG: hanging, UPFRAME_FFPROBE: ffmpegBinaries().ffprobe });
+    const stopped = () => {
+      const pid = childMatching(run.marker, /-t 0\.1 .*\/dev\/null/);
+      try {
+        return pid !== undefined && readFileSync(`/proc/${pid}/stat`, 'latin1').split(') ')[1]?.startsWith('T') === true;
+      } catch {
+        return false;
+      }
+    };
+    expect(await waitUntil(stopped, 20_000)).toBe(true);
+    run.child.kill('SIGINT');
+    const result = await run.result;
+    expect(result.code).toBe(130);
+    expectNothingLeft(run, output);
+  });
+});

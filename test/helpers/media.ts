@@ -11,6 +11,8 @@ export interface ClipOptions {
   readonly audio?: boolean;
   /** The audio's codec (default AAC, Opus in .webm). */
   readonly audioCodec?: string;
+  /** The sine copied to this many channels (default 1), as a studio's multichannel capture has them. */
+  readonly audioChannels?: number;
   readonly subtitles?: boolean;
   /** Display rotation metadata in degrees (mp4/mov only). */
   readonly rotate?: number;
@@ -31,7 +33,7 @@ export function makeClip(dir: string, name: string, options: ClipOptions = {}): 
     args.push('-i', srt);
   }
   args.push('-map', '0:v');
-  if (options.audio) args.push('-map', '1:a', '-c:a', options.audioCodec ?? (name.endsWith('.webm') ? 'libopus' : 'aac'));
+  if (options.audio) args.push('-map', '1:a', '-c:a', options.audioCodec ?? (name.endsWith('.webm') ? 'libopus' : 'aac'), ...(options.audioChannels ? ['-ac', String(options.audioChannels)] : []));
   if (options.subtitles) args.push('-map', `${options.audio ? 2 : 1}:s`, '-c:s', name.endsWith('.mkv') ? 'srt' : 'mov_text');
   args.push(...(options.codec ?? (name.endsWith('.webm') ? ['-c:v', 'libvpx-vp9', '-deadline', 'realtime'] : ['-c:v', 'libx264', '-pix_fmt', 'yuv420p'])));
   const encoded = options.rotate === undefined ? path : join(dir, `unrotated-${name}`);

@@ -87,6 +87,17 @@ describe('upscale pipeline (real ffmpeg, real onnxruntime)', () => {
     expect(probeStreams(kept).map((s) => `${s.codec_type} ${s.codec_name}`)).toEqual(['video h264', 'audio flac', 'subtitle subrip']);
   });
 
+  it('fails at once, before any frame, where the container refuses the sound even converted', async () => {
+    // WebM's Opus takes up to 8 channels: 16 are refused as PCM and as Opus alike.
+    const studio = makeClip(dir, 'sixteen.mkv', { audio: true, audioCodec: 'pcm_s16le', audioChannels: 16 });
+    const output = join(dir, 'sixteen.out.webm');
+    const item = await upscale(studio, output);
+    expect(item.status).toBe('failed');
+    expect(item.error).toMatchObject({ kind: 'input' });
+    expect(item.error?.message).toMatch(/^webm cannot hold the source's audio \(pcm_s16le\) for: .*sixteen\.mkv \(write \.mkv, or remux the source without them \(ffmpeg says: Opus mapping family undefined for 16 channels\)\)$/);
+    expect(existsSync(output)).toBe(false);
+  });
+
   it('processes the film, not a still picture stored as a track ahead of it, segments seeking in the film', async () => {
     const film = makeClip(dir, 'film.mkv', { size: '64x48', seconds: 1, audio: true });
     const ahead = join(dir, 'still-ahead.mkv');
