@@ -2,6 +2,7 @@ import { fromCallback, type CallbackActorLogic } from 'xstate';
 import { toJobError } from '../services/errors.js';
 import { acquireLease, type Lease } from '../services/gpu.js';
 import { RateMeter } from '../services/rate.js';
+import { staticBinaryEnv } from '../services/static-binary.js';
 import { spawnOwned, type OwnedProcess, type SpawnRequest } from '../services/supervisor.js';
 import type { WorkCommand, WorkEvent } from '../machines/types.js';
 
@@ -75,7 +76,7 @@ export function defineWork<Input, Result>(name: string, run: WorkFunction<Input,
       owner,
       spawn: (request) => {
         if (stopping) throw new StoppedError();
-        const owned = spawnOwned({ ...request, owner });
+        const owned = spawnOwned({ ...request, env: request.env ?? staticBinaryEnv(request.command), owner });
         processes.push(owned);
         if (paused) owned.kill('SIGSTOP');
         return owned;

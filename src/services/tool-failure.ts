@@ -24,11 +24,12 @@ export function endingOf(owned: OwnedProcess): Promise<Ending> {
 }
 
 /**
- * The npm-shipped static builds crash on some machines reading some inputs (its ffprobe on every
- * MPEG-TS file here, where its ffmpeg reads them): a system ffmpeg, used when present, does not.
+ * A crash of the npm-shipped static build: a system ffmpeg, used when present, may read the input
+ * (its ffprobe crashed on every MPEG-TS file until static builds ran without the system's charset
+ * modules, services/static-binary.ts).
  */
 function crashHint(exit: ExitInfo): string {
-  return exit.signal === 'SIGSEGV' && ffmpegBinaries().source === 'bundled' ? ': the npm-shipped static build crashes on some machines with some inputs (MPEG-TS); install ffmpeg (apt install ffmpeg) and upframe uses it' : '';
+  return exit.signal === 'SIGSEGV' && ffmpegBinaries().source === 'bundled' ? ': the npm-shipped static build crashed on this input; install ffmpeg (apt install ffmpeg) and upframe uses it' : '';
 }
 
 /**

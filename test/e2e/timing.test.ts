@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { scratchDir } from '../helpers/app.js';
 import { cli, jsonEvents } from '../helpers/cli.js';
@@ -132,4 +133,26 @@ describe('a picture that starts after its sound starts as late in the output', (
       });
     }
   }
+});
+
+describe('a broadcast capture (MPEG-TS) through the npm-shipped static builds', () => {
+  it('is read, in chunks that seek, frame for frame as ffmpeg decodes it, its sound in sync', async () => {
+    // Their ffprobe crashed (SIGSEGV) on every MPEG-TS file: its iconv loaded this system's charset modules.
+    const require = createRequire(import.meta.url);
+    const shipped = (pkg: string, name: string) => join(dirname(require.resolve(`${pkg}/package.json`)), name);
+    const capture = join(dir, 'capture.ts');
+    execFileSync(ffmpeg.ffmpeg, [
+      '-nostdin', '-loglevel', 'error',
+      '-f', 'lavfi', '-i', 'testsrc2=size=64x48:rate=25:duration=4', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000:duration=4',
+      '-c:v', 'libx264', '-g', '10', '-pix_fmt', 'yuv420p', '-c:a', 'mp2', '-f', 'mpegts', '-y', capture,
+    ]);
+    const output = join(dir, 'capture.mkv');
+    const env = { UPFRAME_FFMPEG: shipped('@ffmpeg-installer/linux-x64', 'ffmpeg'), UPFRAME_FFPROBE: shipped('@ffprobe-installer/linux-x64', 'ffprobe') };
+    const result = await cli(['run', capture, '-o', output, '--model', model, '--lossless', '--chunk', '30', '--temp-dir', tempRoot], env).result;
+    expect(result.code, result.stderr).toBe(0);
+    expect(frameMd5s(output)).toEqual(doubledReference(dir, capture, 'null'));
+    const made = durations(output);
+    expect(made.frames).toBe(100);
+    expect(Math.abs(made.video - made.audio)).toBeLessThan(0.05);
+  });
 });
