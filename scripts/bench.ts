@@ -20,6 +20,7 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import * as ort from 'onnxruntime-node';
 import { mkdirSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { createActor } from 'xstate';
 import { liveAppMachine } from '../src/app.js';
@@ -528,12 +529,16 @@ async function transport() {
     const pick = (key: 'startupMs' | 'framesMs' | 'tailMs') => round(median(upframe.map((u) => u[key])));
     const ffmpegMs = median(alone);
     const upframeMs = median(upframe.map((u) => u.wallMs));
+    const upframeCpu = upframe.at(-1)!.cpuSeconds;
     results.push({
       input: size, output: size.split('x').map((v) => Number(v) * 4).join('x'), frames, preset: PRESET, tile: 'whole frame',
       ffmpegAloneMs: round(ffmpegMs), upframeMs: round(upframeMs), ratio: round(ffmpegMs / upframeMs), goal: 0.85,
       upframe: { startupMs: pick('startupMs'), framesMs: pick('framesMs'), tailMs: pick('tailMs') },
       // Where the rest goes: CPU seconds per process of the last round, against ffmpeg alone's.
-      cpuSeconds: { ffmpegAlone: aloneRuns.at(-1)!.cpuSeconds, upframe: upframe.at(-1)!.cpuSeconds },
+      cpuSeconds: { ffmpegAlone: aloneRuns.at(-1)!.cpuSeconds, upframe: upframeCpu },
+      // The best ratio the pipeline's CPU work allows, spread perfectly over every core: a ratio close
+      // to it is a pipeline that never waits on its pipes, limited by the work its processes do.
+      cores: availableParallelism(), cpuBoundRatio: round(ffmpegMs / ((1000 * upframeCpu.total) / availableParallelism())),
       ffmpegAloneRuns: alone.map(round), upframeRuns: upframe.map((u) => round(u.wallMs)),
     });
   }
