@@ -153,6 +153,16 @@ export interface Hdr10 {
   readonly maxCll?: string;
 }
 
+/** A cover picture the source carries (ffprobe's `attached_pic`: MP4's cover art, a Matroska image attachment). */
+export interface Cover {
+  /** Its stream index in the source. */
+  readonly index: number;
+  /** `mjpeg` or `png`. */
+  readonly codec: string;
+  /** The name Matroska stored it under (`cover.jpg`), where it has one. */
+  readonly filename?: string;
+}
+
 /** ffprobe's names: `bt709`, `bt2020`, `smpte2084` (PQ), `arib-std-b67` (HLG), `bt2020nc`, `tv`. */
 export interface Colour {
   readonly primaries?: string;
@@ -207,6 +217,10 @@ export interface MediaInfo {
    * largest picture (services/ffmpeg/probe.ts). Unset: the file's first video stream.
    */
   readonly videoStream?: number;
+  /** The source's cover pictures, kept in the output where its container holds one (services/ffmpeg/covers.ts). */
+  readonly covers?: readonly Cover[];
+  /** The source's attachments other than pictures (Matroska's fonts), copied into a Matroska output. */
+  readonly attachments?: number;
   /**
    * The kinds of stream the output's container refused as the assembly would copy them (checked while
    * probing, before any frame is made): the assembly converts them (audio to AAC or Opus, Matroska's

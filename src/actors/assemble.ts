@@ -4,7 +4,8 @@ import type { Readable } from 'node:stream';
 import type { AssembleWork, ProcessResult } from '../domain.js';
 import { removeStore } from '../services/checkpoints.js';
 import { freeBytes, isNoSpace, notEnoughSpace } from '../services/disk-space.js';
-import { assembleArgs, concatList, containerFor, droppedSubtitles, jobEncoding } from '../services/ffmpeg/args.js';
+import { assembleArgs, concatList, type Container, containerFor, droppedSubtitles, jobEncoding } from '../services/ffmpeg/args.js';
+import { coverArgs, coverExtractArgs, coverFiles, coverKeeping, coverNotice } from '../services/ffmpeg/covers.js';
 import { onProgressFrames } from '../services/ffmpeg/progress.js';
 import { ffmpegBinaries } from '../services/ffmpeg/resolve.js';
 import { sweepStaleLocks } from '../services/output-lock.js';
@@ -43,6 +44,22 @@ async function readBack(scope: WorkScope, file: string): Promise<WrittenFile> {
 }
 
 /**
+ * The assembly's arguments for the source's cover pictures. Matroska attaches them from files: their
+ * pictures are copied out of the source into the job's folder first (one ffmpeg run, owned like the rest).
+ */
+async function coversFor(scope: WorkScope, work: AssembleWork, container: Container, input: string): Promise<string[]> {
+  const notice = coverNotice(container, work.media);
+  if (notice) scope.notice(notice);
+  const covers = work.media.covers ?? [];
+  if (covers.length === 0 || coverKeeping(container) !== 'attachment') return coverArgs(container, work.media);
+  const files = coverFiles(covers, work.jobDir);
+  const ffmpeg = scope.spawn({ command: ffmpegBinaries().ffmpeg, args: coverExtractArgs(input, files), role: 'mux' });
+  const ending = await endingOf(ffmpeg);
+  if (ending.exit.code !== 0) throw toolFailure('copying the cover picture out failed for', 'ffmpeg', ending, { kind: 'runtime', file: input });
+  return coverArgs(container, work.media, files);
+}
+
+/**
  * Joins the segments, already in the output's codec, by stream copy with the input's audio and
  * subtitles into a partial file beside the destination, reads it back, then renames it into place:
  * no video is encoded here, and the temp folder never holds more than the segments.
@@ -68,9 +85,10 @@ export const assembleWork = defineWork<AssembleWork, AssembleResult>('assemble',
     if (isNoSpace(cause)) throw notEnoughSpace(work.jobDir, undefined, freeBytes(work.jobDir), { written: 'the list of segments', elsewhere: 'another --temp-dir' });
     throw cause;
   }
+  const covers = await coversFor(scope, work, container, resolve(work.input));
   const ffmpeg = scope.spawn({
     command: ffmpegBinaries().ffmpeg,
-    args: assembleArgs(container, jobEncoding(work.options, output, work.media), work.media, list, resolve(work.input), partial),
+    args: assembleArgs(container, jobEncoding(work.options, output, work.media), work.media, list, resolve(work.input), partial, covers),
     role: 'mux',
     stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
   });

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -8,6 +8,7 @@ import { jobDirs, markedProcesses, waitUntil } from '../helpers/invariants.js';
 import { frameMd5s, makeClip } from '../helpers/media.js';
 import { nearestModel, slowModel } from '../helpers/models.js';
 import { RUN_MARKER_ENV } from '../../src/services/supervisor.js';
+import { resolveFfmpeg } from '../../src/services/ffmpeg/resolve.js';
 
 const dir = scratchDir();
 const tempRoot = join(scratchDir('upframe-faults-tmp-'), 'tmp');
@@ -15,6 +16,10 @@ const clip = makeClip(dir, 'clip.mkv', { size: '64x48', seconds: 3, audio: true 
 // Frames large enough to fill a pipe: the decoder and the encoder stay alive while frames stream.
 const large = makeClip(dir, 'large.mkv', { size: '640x360', seconds: 4 });
 const fast = nearestModel(dir);
+/** The clip with a cover picture (MP4's cover art), as a film from a media library has one. */
+const covered = join(dir, 'covered.mp4');
+execFileSync(resolveFfmpeg().ffmpeg, ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=s=32x32', '-frames:v', '1', '-y', join(dir, 'cover.jpg')]);
+execFileSync(resolveFfmpeg().ffmpeg, ['-v', 'error', '-i', clip, '-i', join(dir, 'cover.jpg'), '-map', '0', '-map', '1', '-c', 'copy', '-disposition:v:1', 'attached_pic', '-y', covered]);
 const slow = slowModel(dir, 200);
 let n = 0;
 
@@ -144,25 +149,33 @@ describe('a crashed tool is a run-time failure, never bad input', () => {
 });
 
 describe('a tool that hangs is cancelled like any other', () => {
-  it('SIGINT while the probe\'s trial mux of the sound hangs (a stalled drive): exit 130, nothing left', async () => {
-    const { ffmpegBinaries } = await import('../../src/services/ffmpeg/resolve.js');
-    // The real ffmpeg, except that the trial mux (`-t 0.1 … /dev/null`) stops itself before it starts, as one stuck in a read would wait.
-    const hanging = join(dir, 'ffmpeg-that-hangs-on-the-trial-mux');
-    writeFileSync(hanging, `#!/bin/sh\ncase "$*" in *'-t 0.1 '*/dev/null*) kill -STOP $$ ;; esac\nexec '${ffmpegBinaries().ffmpeg}' "$@"\n`, { mode: 0o755 });
-    const output = join(dir, `trial-${++n}.mp4`);
-    const run = cli(['run', clip, '-o', output, '--model', fast, '--temp-dir', tempRoot], { UPFRAME_FFMPEG: hanging, UPFRAME_FFPROBE: ffmpegBinaries().ffprobe });
-    const stopped = () => {
-      const pid = childMatching(run.marker, /-t 0\.1 .*\/dev\/null/);
-      try {
-        return pid !== undefined && readFileSync(`/proc/${pid}/stat`, 'latin1').split(') ')[1]?.startsWith('T') === true;
-      } catch {
-        return false;
-      }
-    };
-    expect(await waitUntil(stopped, 20_000)).toBe(true);
-    run.child.kill('SIGINT');
-    const result = await run.result;
-    expect(result.code).toBe(130);
-    expectNothingLeft(run, output);
-  });
+  // The real ffmpeg, except that one run of it stops itself before it starts, as one stuck in a read
+  // on a stalled drive would wait: the probe's trial mux of the sound (`-t 0.1 … /dev/null`), the
+  // assembly's copy of the cover picture out of the source (`-f image2`, for a Matroska output).
+  const HANGS = [
+    { what: 'the probe\'s trial mux of the sound', args: "*'-t 0.1 '*/dev/null*", cmdline: /-t 0\.1 .*\/dev\/null/, output: 'mp4' },
+    { what: 'the copy of the cover picture out of the source', args: "*'-f image2 '*", cmdline: /-f image2 /, output: 'mkv' },
+  ];
+  for (const hang of HANGS) {
+    it(`SIGINT while ${hang.what} hangs: exit 130, nothing left`, async () => {
+      const { ffmpegBinaries } = await import('../../src/services/ffmpeg/resolve.js');
+      const hanging = join(dir, `ffmpeg-that-hangs-${++n}`);
+      writeFileSync(hanging, `#!/bin/sh\ncase "$*" in ${hang.args}) kill -STOP $$ ;; esac\nexec '${ffmpegBinaries().ffmpeg}' "$@"\n`, { mode: 0o755 });
+      const output = join(dir, `hang-${n}.${hang.output}`);
+      const run = cli(['run', covered, '-o', output, '--model', fast, '--temp-dir', tempRoot], { UPFRAME_FFMPEG: hanging, UPFRAME_FFPROBE: ffmpegBinaries().ffprobe });
+      const stopped = () => {
+        const pid = childMatching(run.marker, hang.cmdline);
+        try {
+          return pid !== undefined && readFileSync(`/proc/${pid}/stat`, 'latin1').split(') ')[1]?.startsWith('T') === true;
+        } catch {
+          return false;
+        }
+      };
+      expect(await waitUntil(stopped, 20_000)).toBe(true);
+      run.child.kill('SIGINT');
+      const result = await run.result;
+      expect(result.code).toBe(130);
+      expectNothingLeft(run, output);
+    });
+  }
 });

@@ -98,6 +98,28 @@ describe('upscale pipeline (real ffmpeg, real onnxruntime)', () => {
     expect(existsSync(output)).toBe(false);
   });
 
+  it('keeps the source\'s cover picture, byte for byte: a cover stream in .mp4, an attachment in .mkv; says .webm leaves it out', async () => {
+    const clip = makeClip(dir, 'covered-src.mp4', { audio: true });
+    const picture = join(dir, 'poster.jpg');
+    execFileSync(ffmpeg.ffmpeg, ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=s=48x64', '-frames:v', '1', '-y', picture]);
+    const covered = join(dir, 'covered.mp4');
+    execFileSync(ffmpeg.ffmpeg, ['-v', 'error', '-i', clip, '-i', picture, '-map', '0', '-map', '1', '-c', 'copy', '-disposition:v:1', 'attached_pic', '-y', covered]);
+    const coverMd5 = (file: string) => execFileSync(ffmpeg.ffmpeg, ['-v', 'error', '-i', file, '-map', '0:v:1', '-c', 'copy', '-f', 'md5', '-'], { encoding: 'utf8' }).trim();
+    const described = (file: string) => execFileSync(ffmpeg.ffprobe, ['-v', 'error', '-show_entries', 'stream=codec_type,codec_name:stream_disposition=attached_pic:stream_tags=filename,mimetype', '-of', 'csv=p=0', file], { encoding: 'utf8' }).trim().split('\n');
+    expect(described(covered)).toEqual(['h264,video,0', 'aac,audio,0', 'mjpeg,video,1']);
+    for (const [extension, streams] of [['mp4', ['h264,video,0', 'aac,audio,0', 'mjpeg,video,1']], ['mkv', ['h264,video,0', 'aac,audio,0', 'mjpeg,video,1,cover.jpg,image/jpeg']]] as const) {
+      const output = join(dir, `covered.out.${extension}`);
+      const item = await upscale(covered, output, { chunk: 12 });
+      expect(item.status).toBe('done');
+      expect(described(output)).toEqual(streams);
+      expect(coverMd5(output)).toBe(coverMd5(covered));
+      expect(videoStream(output).nb_read_frames).toBe(videoStream(covered).nb_read_frames);
+    }
+    const webm = await upscale(covered, join(dir, 'covered.out.webm'));
+    expect(webm.status).toBe('done');
+    expect(webm.notices).toContain("the source's cover picture is left out of the .webm (upframe keeps covers in .mp4 and .mkv)");
+  });
+
   it('processes the film, not a still picture stored as a track ahead of it, segments seeking in the film', async () => {
     const film = makeClip(dir, 'film.mkv', { size: '64x48', seconds: 1, audio: true });
     const ahead = join(dir, 'still-ahead.mkv');

@@ -10,8 +10,8 @@ export type Container = 'mp4' | 'mkv' | 'mov' | 'webm';
 
 const CONTAINERS: Record<string, Container> = { '.mp4': 'mp4', '.m4v': 'mp4', '.mkv': 'mkv', '.mov': 'mov', '.webm': 'webm' };
 const MUXER: Record<Container, string> = { mp4: 'mp4', mkv: 'matroska', mov: 'mov', webm: 'webm' };
-const QUIET = ['-nostdin', '-hide_banner', '-loglevel', 'error'];
-const INPUT_WHITELIST = ['-protocol_whitelist', 'file,pipe'];
+export const QUIET = ['-nostdin', '-hide_banner', '-loglevel', 'error'];
+export const INPUT_WHITELIST = ['-protocol_whitelist', 'file,pipe'];
 
 /** The container an output's extension names, if any. */
 export function containerOf(output: string): Container | undefined {
@@ -375,10 +375,10 @@ export function droppedSubtitles(container: Container, info: MediaInfo): number 
 /**
  * Assembling: the segments joined (concat demuxer, exact durations) by stream copy, with the input's
  * audio and subtitles (copied, or converted where the container needs it), Matroska's attachments,
- * metadata and chapters;
+ * the source's cover pictures (`covers`: covers.ts `coverArgs`), metadata and chapters;
  * progress (`frame=N`) on fd 3. No video is encoded here.
  */
-export function assembleArgs(container: Container, video: { readonly encoding: Encoding; readonly wide?: WideColour }, info: MediaInfo, absoluteList: string, absoluteInput: string, absoluteOutput: string): string[] {
+export function assembleArgs(container: Container, video: { readonly encoding: Encoding; readonly wide?: WideColour }, info: MediaInfo, absoluteList: string, absoluteInput: string, absoluteOutput: string, covers: readonly string[] = []): string[] {
   return [
     ...QUIET, '-progress', 'pipe:3', '-nostats',
     // The segments start at 0; the source's sound keeps its time from the file's start: a picture that
@@ -393,6 +393,7 @@ export function assembleArgs(container: Container, video: { readonly encoding: E
     ...sideArgs('subtitles', container, info, 1, info.convert?.subtitles === true),
     // Matroska's attachments (the fonts its ASS subtitles are drawn with), where the output is Matroska.
     ...(container === 'mkv' ? ['-map', '1:t?', '-c:t', 'copy'] : []),
+    ...covers,
     '-map_metadata', '1', '-map_chapters', '1',
     // Audio primed before 0 (AAC's 1024 samples) keeps its place; shifting it would shift the video too.
     '-avoid_negative_ts', 'disabled',

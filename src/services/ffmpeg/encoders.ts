@@ -298,5 +298,5 @@ export function forcedKeyframeArgs(encoding: Encoding): readonly string[] | unde
 /** The video's tag in the output, where the muxer's default is not the one players expect. */
 export function videoTagArgs(codec: Codec, container: Container): string[] {
   // hvc1: parameter sets in the sample entry only, the tag Apple's players ask for.
-  return codec === 'h265' && (container === 'mp4' || container === 'mov') ? ['-tag:v', 'hvc1'] : [];
+  return codec === 'h265' && (container === 'mp4' || container === 'mov') ? ['-tag:v:0', 'hvc1'] : [];
 }

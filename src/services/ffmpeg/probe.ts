@@ -1,4 +1,4 @@
-import type { Colour, MediaInfo, Rate } from '../../domain.js';
+import type { Colour, Cover, MediaInfo, Rate } from '../../domain.js';
 import { parseHdr10 } from './colour.js';
 import { UserError } from '../errors.js';
 
@@ -126,6 +126,13 @@ function mainVideo(streams: readonly ProbeStream[]): ProbeStream | undefined {
   return videoStreams(streams).reduce<ProbeStream | undefined>((best, s) => (best === undefined || area(s) > area(best) ? s : best), undefined);
 }
 
+/** The file's cover pictures: `attached_pic` streams that are JPEG or PNG (the kinds a container takes as a cover). */
+function coversOf(streams: readonly ProbeStream[]): Cover[] {
+  return streams
+    .filter((s) => s.codec_type === 'video' && s.disposition?.attached_pic && s.index !== undefined && (s.codec_name === 'mjpeg' || s.codec_name === 'png'))
+    .map((s) => ({ index: s.index!, codec: s.codec_name!, ...(s.tags?.filename ? { filename: s.tags.filename } : {}) }));
+}
+
 /** What a job with several video streams is told: which one it processes; undefined for one. */
 export function videoChoiceNotice(json: string): string | undefined {
   let streams: ProbeStream[];
@@ -165,6 +172,8 @@ export function parseProbe(json: string, file: string): MediaInfo {
     });
   }
   const rotation = rotationOf(video);
+  const covers = coversOf(streams);
+  const attachments = streams.filter((s) => s.codec_type === 'attachment').length;
   const swap = rotation === 90 || rotation === 270;
   return {
     ...(video.index !== undefined ? { videoStream: video.index } : {}),
@@ -182,6 +191,8 @@ export function parseProbe(json: string, file: string): MediaInfo {
     ...(video.field_order && INTERLACED.has(video.field_order) ? { interlaced: { fieldOrder: video.field_order } } : {}),
     audioCodecs: streams.filter((s) => s.codec_type === 'audio').map((s) => s.codec_name ?? 'unknown'),
     subtitleCodecs: streams.filter((s) => s.codec_type === 'subtitle').map((s) => s.codec_name ?? 'unknown'),
+    ...(covers.length > 0 ? { covers } : {}),
+    ...(attachments > 0 ? { attachments } : {}),
     formatName: parsed.format?.format_name ?? 'unknown',
   };
 }
