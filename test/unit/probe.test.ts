@@ -45,4 +45,19 @@ describe('what the probe reads of a video stream', () => {
     expect(parseProbe(file({ ...film, codec_name: 'hevc' }, film, still), 'in.mkv')).toMatchObject({ videoStream: 0, width: 1920 });
     expect(videoChoiceNotice(file(film, film, still))).toMatch(/^3 video streams: stream 0 .* stream 1 \(1920×1080 h264\), stream 2 \(600×600 mjpeg\) are left out/);
   });
+
+  it('the cover pictures (JPEG or PNG, attached_pic) by index, with Matroska\'s name for them, and the other attachments counted', () => {
+    const json = JSON.stringify({
+      streams: [
+        { index: 0, codec_type: 'video', codec_name: 'h264', width: 64, height: 48, r_frame_rate: '24/1', nb_read_packets: '24' },
+        { index: 1, codec_type: 'attachment', codec_name: 'ttf' },
+        { index: 2, codec_type: 'video', codec_name: 'mjpeg', width: 600, height: 900, disposition: { attached_pic: 1 }, tags: { filename: 'poster.jpg' } },
+        { index: 3, codec_type: 'video', codec_name: 'bmp', width: 32, height: 32, disposition: { attached_pic: 1 } },
+      ],
+      format: { format_name: 'matroska,webm' },
+    });
+    expect(parseProbe(json, 'in.mkv')).toMatchObject({ videoStream: 0, covers: [{ index: 2, codec: 'mjpeg', filename: 'poster.jpg' }], attachments: 1 });
+    expect(parseProbe(probed({}), 'in.mp4')).not.toHaveProperty('covers');
+  });
 });
+
