@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import type { MediaInfo, ProbeResult, ProbeWork } from '../domain.js';
 import { gridFrames, gridNotice, gridRate, mayVaryInRate, onGrid } from '../services/ffmpeg/constant-rate.js';
 import { ffmpegBinaries } from '../services/ffmpeg/resolve.js';
-import { firstFrameSideDataArgs, parseFirstFrameHdr10, parseProbe, probeArgs, videoChoiceNotice } from '../services/ffmpeg/probe.js';
+import { firstFrameSideDataArgs, parseFirstFrameHdr10, probeArgs, readProbe } from '../services/ffmpeg/probe.js';
 import { planJob } from '../services/plan.js';
 import { checkPaths } from '../services/preflight.js';
 import { collectText } from '../services/streams.js';
@@ -49,9 +49,8 @@ export const probeWork = defineWork<ProbeWork, ProbeResult>('probe', async (work
   const ffprobe = scope.spawn({ command: ffmpegBinaries().ffprobe, args: probeArgs(input), role: 'ffprobe' });
   const [stdout, ending] = await Promise.all([collectText(ffprobe.child.stdout), endingOf(ffprobe)]);
   if (ending.exit.code !== 0) throw toolFailure('not a readable video', 'ffprobe', ending, { kind: 'input', file: input });
-  const parsed = parseProbe(stdout, input);
-  const choice = videoChoiceNotice(stdout);
-  if (choice) scope.notice(choice);
+  const { media: parsed, videoChoice } = readProbe(stdout, input);
+  if (videoChoice) scope.notice(videoChoice);
   const read = await hdr10(scope, input, await constantRate(scope, input, parsed));
   // A preview writes one picture: no sound, no subtitles.
   const media = work.options.preview ? read : await checkSideStreams(scope, input, resolve(work.output), read);

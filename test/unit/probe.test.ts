@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { parseProbe, videoChoiceNotice } from '../../src/services/ffmpeg/probe.js';
+import { readProbe } from '../../src/services/ffmpeg/probe.js';
+
+const parseProbe = (json: string, file: string) => readProbe(json, file).media;
 
 /** ffprobe's JSON for one video stream, as `probeArgs` asks for it. */
 function probed(stream: Record<string, unknown>): string {
@@ -38,12 +40,12 @@ describe('what the probe reads of a video stream', () => {
     const film = { codec_name: 'h264', width: 1920, height: 1080 };
     const cover = { codec_name: 'png', width: 3000, height: 3000, disposition: { attached_pic: 1 } };
     expect(parseProbe(file(still, film), 'in.mkv')).toMatchObject({ videoStream: 1, width: 1920, frameCount: 24 });
-    expect(videoChoiceNotice(file(still, film))).toBe('2 video streams: stream 1 (1920×1080 h264), the largest, is processed; stream 0 (600×600 mjpeg) is left out of the output');
+    expect(readProbe(file(still, film), 'in.mkv').videoChoice).toBe('2 video streams: stream 1 (1920×1080 h264), the largest, is processed; stream 0 (600×600 mjpeg) is left out of the output');
     expect(parseProbe(file(cover, film), 'in.mkv')).toMatchObject({ videoStream: 1, width: 1920 });
-    expect(videoChoiceNotice(file(cover, film))).toBeUndefined();
+    expect(readProbe(file(cover, film), 'in.mkv').videoChoice).toBeUndefined();
     // Equals: the first, as ffmpeg's own choice.
     expect(parseProbe(file({ ...film, codec_name: 'hevc' }, film, still), 'in.mkv')).toMatchObject({ videoStream: 0, width: 1920 });
-    expect(videoChoiceNotice(file(film, film, still))).toMatch(/^3 video streams: stream 0 .* stream 1 \(1920×1080 h264\), stream 2 \(600×600 mjpeg\) are left out/);
+    expect(readProbe(file(film, film, still), 'in.mkv').videoChoice).toMatch(/^3 video streams: stream 0 .* stream 1 \(1920×1080 h264\), stream 2 \(600×600 mjpeg\) are left out/);
   });
 
   it('the cover pictures (JPEG or PNG, attached_pic) by index, with Matroska\'s name for them, and the other attachments counted', () => {

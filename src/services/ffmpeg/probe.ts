@@ -134,22 +134,16 @@ function coversOf(streams: readonly ProbeStream[]): Cover[] {
 }
 
 /** What a job with several video streams is told: which one it processes; undefined for one. */
-export function videoChoiceNotice(json: string): string | undefined {
-  let streams: ProbeStream[];
-  try {
-    streams = (JSON.parse(json) as ProbeJson).streams ?? [];
-  } catch {
-    return undefined;
-  }
+function videoChoiceNotice(streams: readonly ProbeStream[], main: ProbeStream): string | undefined {
   const all = videoStreams(streams);
-  const main = mainVideo(streams);
-  if (all.length < 2 || !main) return undefined;
+  if (all.length < 2) return undefined;
   const describe = (s: ProbeStream) => `stream ${s.index} (${s.width}×${s.height} ${s.codec_name ?? 'unknown'})`;
   const others = all.filter((s) => s !== main).map(describe);
   return `${all.length} video streams: ${describe(main)}, the largest, is processed; ${others.join(', ')} ${others.length === 1 ? 'is' : 'are'} left out of the output`;
 }
 
-export function parseProbe(json: string, file: string): MediaInfo {
+/** ffprobe's JSON read: the source's MediaInfo, and the notice naming its processed video stream where it has several. */
+export function readProbe(json: string, file: string): { media: MediaInfo; videoChoice?: string } {
   let parsed: ProbeJson;
   try {
     parsed = JSON.parse(json) as ProbeJson;
@@ -175,7 +169,7 @@ export function parseProbe(json: string, file: string): MediaInfo {
   const covers = coversOf(streams);
   const attachments = streams.filter((s) => s.codec_type === 'attachment').length;
   const swap = rotation === 90 || rotation === 270;
-  return {
+  const media: MediaInfo = {
     ...(video.index !== undefined ? { videoStream: video.index } : {}),
     width: swap ? video.height : video.width,
     height: swap ? video.width : video.height,
@@ -195,6 +189,8 @@ export function parseProbe(json: string, file: string): MediaInfo {
     ...(attachments > 0 ? { attachments } : {}),
     formatName: parsed.format?.format_name ?? 'unknown',
   };
+  const videoChoice = videoChoiceNotice(streams, video);
+  return videoChoice ? { media, videoChoice } : { media };
 }
 
 /**
