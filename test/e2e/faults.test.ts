@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { options, scratchDir, startRun } from '../helpers/app.js';
 import { BIN, cli, jsonEvents, type CliRun } from '../helpers/cli.js';
-import { jobDirs, markedProcesses, waitUntil } from '../helpers/invariants.js';
+import { jobDirs, markedProcesses, processState, waitUntil } from '../helpers/invariants.js';
 import { frameMd5s, makeClip } from '../helpers/media.js';
 import { nearestModel, slowModel } from '../helpers/models.js';
 import { RUN_MARKER_ENV } from '../../src/services/supervisor.js';
@@ -165,11 +165,7 @@ describe('a tool that hangs is cancelled like any other', () => {
       const run = cli(['run', covered, '-o', output, '--model', fast, '--temp-dir', tempRoot], { UPFRAME_FFMPEG: hanging, UPFRAME_FFPROBE: ffmpegBinaries().ffprobe });
       const stopped = () => {
         const pid = childMatching(run.marker, hang.cmdline);
-        try {
-          return pid !== undefined && readFileSync(`/proc/${pid}/stat`, 'latin1').split(') ')[1]?.startsWith('T') === true;
-        } catch {
-          return false;
-        }
+        return pid !== undefined && processState(pid) === 'T';
       };
       expect(await waitUntil(stopped, 20_000)).toBe(true);
       run.child.kill('SIGINT');

@@ -10,7 +10,7 @@ import { parseQueueUrl } from '../../src/queue/url.js';
 import { RUN_MARKER_ENV } from '../../src/services/supervisor.js';
 import { scratchDir } from '../helpers/app.js';
 import { BIN, cli, jsonEvents } from '../helpers/cli.js';
-import { jobDirs, markedProcesses, partialFiles, waitUntil } from '../helpers/invariants.js';
+import { jobDirs, markedProcesses, partialFiles, processState, waitUntil } from '../helpers/invariants.js';
 import { frameMd5s, makeClip } from '../helpers/media.js';
 import { nearestModel, slowModel } from '../helpers/models.js';
 import { findRedisServer, freePort, startRedis, type RedisServer } from '../helpers/redis.js';
@@ -267,14 +267,7 @@ if (!REDIS) {
     });
 
     it('pause reaches the items on their workers (SIGSTOP), and resume', async () => {
-      const stateOf = (pid: number): string => {
-        try {
-          const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-          return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-        } catch {
-          return '?';
-        }
-      };
+      const stateOf = (pid: number): string => processState(pid) ?? '?';
       const pids = (): number[] => liveWorkers().flatMap((w) => markedProcesses(w.marker));
       const run = submitHere([clips[0], clips[1]], outDir(), options({ model: slow }));
       expect(await waitUntil(() => run.actor.getSnapshot().context.items.filter((i) => i.phase === 'processing').length === 2, 30_000)).toBe(true);

@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { RUN_MARKER_ENV } from '../../src/services/supervisor.js';
 import { scratchDir } from '../helpers/app.js';
 import { BIN } from '../helpers/cli.js';
-import { jobDirs, markedProcesses, partialFiles, waitUntil } from '../helpers/invariants.js';
+import { jobDirs, markedProcesses, partialFiles, processState, waitUntil } from '../helpers/invariants.js';
 import { makeClip } from '../helpers/media.js';
 import { nearestModel, slowModel } from '../helpers/models.js';
 import { paneBox } from '../../src/cli/tui-previews.js';
@@ -168,12 +168,8 @@ describe('the TUI in a real terminal (tmux)', () => {
     await press('q');
     // A zombie has exited: its reaping is tmux's business (a server kept up reaps it lazily).
     const alive = (target: number): boolean => {
-      try {
-        const stat = readFileSync(`/proc/${target}/stat`, 'latin1');
-        return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-      } catch {
-        return false;
-      }
+      const state = processState(target);
+      return state !== undefined && state !== 'Z';
     };
     expect(pid).toBeGreaterThan(0);
     const gone = await waitUntil(() => markedProcesses(marker).length === 0 && !alive(pid), 5000);

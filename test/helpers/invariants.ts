@@ -2,6 +2,16 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, basename } from 'node:path';
 import { RUN_MARKER_ENV, SUPERVISED_ENV } from '../../src/services/supervisor.js';
 
+/** A process's state letter from /proc (`R`, `S`, `T` stopped, `Z` zombie), undefined once it is gone. */
+export function processState(pid: number | string): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Pids of live processes that a run started (supervised, carrying this run marker), found through
  * /proc even after reparenting.
@@ -14,9 +24,8 @@ export function markedProcesses(marker: string): number[] {
       const environ = readFileSync(`/proc/${entry}/environ`, 'latin1');
       const vars = environ.split('\0');
       if (!vars.includes(`${RUN_MARKER_ENV}=${marker}`) || !vars.some((v) => v.startsWith(`${SUPERVISED_ENV}=`))) continue;
-      const stat = readFileSync(`/proc/${entry}/stat`, 'latin1');
-      const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-      if (state !== 'Z') found.push(Number(entry));
+      const state = processState(entry);
+      if (state !== undefined && state !== 'Z') found.push(Number(entry));
     } catch {
       // the process ended while we looked
     }
@@ -27,8 +36,7 @@ export function markedProcesses(marker: string): number[] {
 /** A process as a failing check names it: its pid, state and command line (so a leftover says what it is). */
 export function describeProcess(pid: number): string {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    const state = processState(pid) ?? '?';
     return `${pid} ${state} ${readFileSync(`/proc/${pid}/cmdline`, 'latin1').replace(/\0/g, ' ').trim()}`;
   } catch {
     return `${pid} (gone)`;

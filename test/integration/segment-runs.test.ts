@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cancelAndExpectClean, invariantViolations, options, runDone, scratchDir, startRun, type Run } from '../helpers/app.js';
-import { markedProcesses } from '../helpers/invariants.js';
+import { markedProcesses, processState } from '../helpers/invariants.js';
 import { ffmpeg, frameMd5s, makeClip, videoStream } from '../helpers/media.js';
 import { nearestModel, slowModel } from '../helpers/models.js';
 import { resumeDir } from '../../src/services/checkpoints.js';
@@ -153,13 +153,7 @@ describe('consecutive segments through one encoder', () => {
     const whole = join(dir, `whole-${++n}.mkv`);
     await runDone(clip, whole, tempRoot, options(tempRoot, { model: nearest, ...lossless }));
     const slow = slowModel(dir, 10);
-    const states = () => markedProcesses(runMarker()).map((pid) => {
-      try {
-        return readFileSync(`/proc/${pid}/stat`, 'latin1').split(') ')[1][0];
-      } catch {
-        return 'gone';
-      }
-    }).filter((state) => state !== 'gone' && state !== 'Z');
+    const states = () => markedProcesses(runMarker()).map(processState).filter((state) => state !== undefined && state !== 'Z');
     for (const after of ['resume', 'cancel'] as const) {
       const output = join(dir, `paused-${++n}.mkv`);
       run = startRun([{ input: clip, output }], options(tempRoot, { model: slow, chunk: 18, ...lossless }));
